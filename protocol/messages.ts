@@ -4,7 +4,7 @@
 
 export const PROTOCOL_VERSION = 1;
 
-export const enum MsgType {
+export enum MsgType {
   Hello = 1, // datapath → agent: I am here, speaking version N
   Ready = 2, // agent → datapath: accepted; heartbeat period
   Heartbeat = 3, // agent → datapath: still alive
@@ -95,7 +95,7 @@ export interface TorrentReportMsg {
   readonly values: Float64Array | readonly number[]; // the Torrent bank, in schema order
 }
 
-export const enum ErrorCode {
+export enum ErrorCode {
   VersionMismatch = 1,
   Malformed = 2,
   UnknownFlow = 3,
