@@ -47,3 +47,11 @@ export interface FlowEventSink {
   flowEvent(flow: ControlledFlow, event: Float64Array): void;
   flowClosed(flow: ControlledFlow, reason: string): void;
 }
+
+/** Something that owns flows: the engine's session, the shaping proxy. The control plane attaches here. */
+export interface FlowSource {
+  /** Route flow lifecycle and events to `sink` (null: detach; the standard policy keeps running). */
+  setFlowSink(sink: FlowEventSink | null): void;
+  /** Every flow currently open (for telling a newly attached agent about them). */
+  liveFlows(): Iterable<ControlledFlow>;
+}
