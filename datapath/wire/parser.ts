@@ -1,0 +1,162 @@
+// A streaming parser for the peer wire: push socket chunks in, take messages out. Optionally reads
+// the 68-byte handshake first. Every message is checked for length and bounds; a violation throws a
+// WireError naming the problem (and the parser stays failed: the connection must be dropped).
+//
+// Copy-light: a message wholly inside one chunk is a view into that chunk (piece blocks included);
+// only a message split across chunks is joined, once, when its last byte arrives.
+import { HANDSHAKE_LENGTH, parseHandshake, type Handshake } from './handshake.js';
+import { KEEP_ALIVE, MsgId, UNKNOWN, WireError, type WireMessage } from './messages.js';
+
+export interface WireParserOptions {
+  /** Read a handshake before any message (the default). */
+  handshake?: boolean;
+  /** Largest accepted message, length prefix excluded; bigger is a violation. Default 1 MiB + 16. */
+  maxMessageBytes?: number;
+}
+
+export type ParsedItem = WireMessage | { readonly id: 'handshake'; readonly handshake: Handshake };
+
+const KEEP_ALIVE_MSG: WireMessage = { id: KEEP_ALIVE };
+const BARE: Record<number, WireMessage> = {
+  [MsgId.Choke]: { id: MsgId.Choke },
+  [MsgId.Unchoke]: { id: MsgId.Unchoke },
+  [MsgId.Interested]: { id: MsgId.Interested },
+  [MsgId.NotInterested]: { id: MsgId.NotInterested },
+  [MsgId.HaveAll]: { id: MsgId.HaveAll },
+  [MsgId.HaveNone]: { id: MsgId.HaveNone },
+};
+
+export class WireParser {
+  private readonly maxMessageBytes: number;
+  private needHandshake: boolean;
+  // Unconsumed bytes: `head` from `off`, then the chunks in `rest` (only while a message is split).
+  private head: Buffer = Buffer.alloc(0);
+  private off = 0;
+  private rest: Buffer[] = [];
+  private restBytes = 0;
+  private failed: WireError | null = null;
+
+  constructor(opts: WireParserOptions = {}) {
+    this.needHandshake = opts.handshake ?? true;
+    this.maxMessageBytes = opts.maxMessageBytes ?? 1024 * 1024 + 16;
+  }
+
+  /** Bytes received but not yet returned as messages. */
+  get buffered(): number {
+    return this.head.length - this.off + this.restBytes;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    if (this.off >= this.head.length && this.restBytes === 0) {
+      this.head = chunk;
+      this.off = 0;
+    } else {
+      this.rest.push(chunk);
+      this.restBytes += chunk.length;
+    }
+  }
+
+  /** The next complete message, or null when more bytes are needed. Throws WireError on a violation. */
+  next(): ParsedItem | null {
+    if (this.failed) throw this.failed;
+    try {
+      return this.needHandshake ? this.nextHandshake() : this.nextMessage();
+    } catch (err) {
+      if (err instanceof WireError) this.failed = err;
+      throw err;
+    }
+  }
+
+  private nextHandshake(): ParsedItem | null {
+    const avail = this.buffered;
+    if (avail === 0) return null;
+    // Validate the prefix early so garbage is refused before 68 bytes arrive.
+    if (avail < HANDSHAKE_LENGTH) {
+      parseHandshake(this.contiguous(avail));
+      return null;
+    }
+    const buf = this.contiguous(HANDSHAKE_LENGTH);
+    const hs = parseHandshake(buf)!;
+    this.off += HANDSHAKE_LENGTH;
+    this.needHandshake = false;
+    return { id: 'handshake', handshake: hs };
+  }
+
+  /** Makes the first `n` unconsumed bytes contiguous in `head` (joining chunks once) and returns them. */
+  private contiguous(n: number): Buffer {
+    if (this.head.length - this.off < n) {
+      const parts = [this.head.subarray(this.off), ...this.rest];
+      this.head = Buffer.concat(parts);
+      this.off = 0;
+      this.rest = [];
+      this.restBytes = 0;
+    }
+    return this.head.subarray(this.off, this.off + n);
+  }
+
+  private nextMessage(): WireMessage | null {
+    const avail = this.buffered;
+    if (avail < 4) return null;
+    let headAvail = this.head.length - this.off;
+    if (headAvail < 4) {
+      this.contiguous(avail);
+      headAvail = avail;
+    }
+    const len = this.head.readUInt32BE(this.off);
+    if (len === 0) {
+      this.off += 4;
+      return KEEP_ALIVE_MSG;
+    }
+    if (len > this.maxMessageBytes) throw new WireError(`message of ${len} bytes exceeds the limit of ${this.maxMessageBytes}`);
+    if (avail < 4 + len) return null;
+    if (headAvail < 4 + len) this.contiguous(4 + len);
+    const start = this.off + 4;
+    this.off = start + len;
+    return decodeBody(this.head, start, len);
+  }
+}
+
+function expectLength(name: string, len: number, want: number): void {
+  if (len !== want) throw new WireError(`${name} message has length ${len}, expected ${want}`);
+}
+
+/** Decodes the message body at buf[start .. start+len) (id byte first). */
+function decodeBody(buf: Buffer, start: number, len: number): WireMessage {
+  const id = buf[start]!;
+  switch (id) {
+    case MsgId.Piece: {
+      if (len < 9) throw new WireError(`piece message has length ${len}, expected at least 9`);
+      return { id, index: buf.readUInt32BE(start + 1), begin: buf.readUInt32BE(start + 5), block: buf.subarray(start + 9, start + len) };
+    }
+    case MsgId.Request:
+    case MsgId.Cancel:
+    case MsgId.Reject:
+      expectLength(id === MsgId.Request ? 'request' : id === MsgId.Cancel ? 'cancel' : 'reject', len, 13);
+      return { id, index: buf.readUInt32BE(start + 1), begin: buf.readUInt32BE(start + 5), length: buf.readUInt32BE(start + 9) };
+    case MsgId.Have:
+    case MsgId.Suggest:
+    case MsgId.AllowedFast:
+      expectLength(id === MsgId.Have ? 'have' : id === MsgId.Suggest ? 'suggest' : 'allowed-fast', len, 5);
+      return { id, index: buf.readUInt32BE(start + 1) };
+    case MsgId.Choke:
+    case MsgId.Unchoke:
+    case MsgId.Interested:
+    case MsgId.NotInterested:
+    case MsgId.HaveAll:
+    case MsgId.HaveNone:
+      expectLength(['choke', 'unchoke', 'interested', 'not-interested'][id] ?? (id === MsgId.HaveAll ? 'have-all' : 'have-none'), len, 1);
+      return BARE[id]!;
+    case MsgId.Bitfield:
+      // Copied: the bitfield outlives the chunk (it becomes the peer's piece set).
+      return { id, bits: Buffer.from(buf.subarray(start + 1, start + len)) };
+    case MsgId.Port:
+      expectLength('port', len, 3);
+      return { id, port: buf.readUInt16BE(start + 1) };
+    case MsgId.Extended:
+      if (len < 2) throw new WireError(`extended message has length ${len}, expected at least 2`);
+      return { id, extId: buf[start + 1]!, payload: buf.subarray(start + 2, start + len) };
+    default:
+      return { id: UNKNOWN, wireId: id, payload: buf.subarray(start + 1, start + len) };
+  }
+}
