@@ -1,0 +1,231 @@
+// A torrent's data on disk: pieces read and written across file boundaries through pooled handles,
+// SHA-1 verified before a piece counts, and resume by hashing what is already there.
+import { createHash } from 'node:crypto';
+import { stat, type FileHandle } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import { pieceHashOf, pieceLengthOf, type Metainfo } from '../metainfo/metainfo.js';
+import { Bitfield } from './bitfield.js';
+import { FilePool, type FileMode } from './file-pool.js';
+import { PieceMap, type FileSegment } from './piece-map.js';
+
+export class StorageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageError';
+  }
+}
+
+export interface StorageOptions {
+  /** Shared handle pool; without one the storage makes (and closes) its own small pool. */
+  pool?: FilePool;
+}
+
+export class Storage {
+  readonly have: Bitfield;
+  private readonly map: PieceMap;
+  private readonly ownPool: boolean;
+  private readonly writing = new Set<number>();
+  private closed = false;
+
+  private constructor(
+    readonly meta: Metainfo,
+    /** Absolute path of every file, index-aligned with meta.files. */
+    readonly filePaths: readonly string[],
+    private readonly pool: FilePool,
+    ownPool: boolean,
+  ) {
+    this.have = new Bitfield(meta.pieceCount);
+    this.map = new PieceMap(meta);
+    this.ownPool = ownPool;
+  }
+
+  /** Prepares storage under `dir` (folders are made lazily on first write). Refuses paths leaving `dir`. */
+  static async open(meta: Metainfo, dir: string, opts: StorageOptions = {}): Promise<Storage> {
+    const base = resolve(dir);
+    const root = meta.multiFile ? resolve(base, meta.name) : base;
+    const paths = meta.files.map((f) => {
+      const p = resolve(root, ...f.path);
+      // parseMetainfo already refuses unsafe components; this guards metainfo built by other means.
+      if (!p.startsWith(base + sep)) throw new StorageError(`file '${f.path.join('/')}' would be outside ${base}`);
+      return p;
+    });
+    return new Storage(meta, paths, opts.pool ?? new FilePool(16), opts.pool === undefined);
+  }
+
+  get pieceCount(): number {
+    return this.meta.pieceCount;
+  }
+
+  pieceLength(piece: number): number {
+    return pieceLengthOf(this.meta, piece);
+  }
+
+  /** Bytes of verified data we hold. */
+  bytesHave(): number {
+    let n = this.have.count() * this.meta.pieceLength;
+    const last = this.meta.pieceCount - 1;
+    if (this.have.get(last)) n -= this.meta.pieceLength - this.meta.lastPieceLength;
+    return n;
+  }
+
+  /** Bytes still to download. */
+  bytesLeft(): number {
+    return this.meta.totalBytes - this.bytesHave();
+  }
+
+  /** Hash what is on disk (resume). Missing or short files are fine. Fills `have` and returns it. */
+  async verifyExisting(onProgress?: (checkedPieces: number, totalPieces: number) => void): Promise<Bitfield> {
+    this.checkOpen();
+    const sizes = await Promise.all(
+      this.filePaths.map(async (p) => {
+        try {
+          const st = await stat(p);
+          return st.isFile() ? st.size : -1;
+        } catch {
+          return -1; // missing: pieces touching it cannot be complete
+        }
+      }),
+    );
+    const total = this.meta.pieceCount;
+    let buf: Buffer | null = null;
+    let lastReport = 0;
+    for (let piece = 0; piece < total; piece++) {
+      if (this.closed) break;
+      const length = this.pieceLength(piece);
+      const segments = this.segmentsOf(piece, 0, length);
+      const present = segments.every((s) => s.length === 0 || sizes[s.fileIndex]! >= s.fileOffset + s.length);
+      let ok = false;
+      if (present) {
+        buf ??= Buffer.allocUnsafe(this.meta.pieceLength);
+        const view = buf.subarray(0, length);
+        try {
+          await this.readSegments(segments, view);
+          ok = createHash('sha1').update(view).digest().equals(pieceHashOf(this.meta, piece));
+        } catch {
+          ok = false; // unreadable or shrunk meanwhile: treat as missing
+        }
+      }
+      this.have.set(piece, ok);
+      const now = Date.now();
+      if (onProgress && (now - lastReport >= 100 || piece === total - 1)) {
+        lastReport = now;
+        onProgress(piece + 1, total);
+      }
+    }
+    return this.have;
+  }
+
+  /** Reads part of a verified piece (never blocks the event loop). Throws StorageError for bad requests. */
+  async readBlock(piece: number, begin: number, length: number): Promise<Buffer> {
+    this.checkOpen();
+    this.checkPiece(piece);
+    const pieceLen = this.pieceLength(piece);
+    if (!Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length <= 0 || begin + length > pieceLen) {
+      throw new StorageError(`block ${begin}+${length} outside piece ${piece} of ${pieceLen} bytes`);
+    }
+    if (!this.have.get(piece)) throw new StorageError(`piece ${piece} is not verified`);
+    const out = Buffer.allocUnsafe(length);
+    await this.readSegments(this.segmentsOf(piece, begin, length), out);
+    return out;
+  }
+
+  /** Reads a whole verified piece. */
+  async readPiece(piece: number): Promise<Buffer> {
+    this.checkPiece(piece);
+    return this.readBlock(piece, 0, this.pieceLength(piece));
+  }
+
+  /**
+   * Verifies the SHA-1 of a whole piece; if it matches, writes it (across file boundaries) and marks it in
+   * `have`. Returns false, writing nothing, on a mismatch. A piece already held is not written again.
+   */
+  async writePiece(piece: number, data: Buffer): Promise<boolean> {
+    this.checkOpen();
+    this.checkPiece(piece);
+    const length = this.pieceLength(piece);
+    if (data.length !== length) throw new StorageError(`piece ${piece} must be ${length} bytes, got ${data.length}`);
+    if (!createHash('sha1').update(data).digest().equals(pieceHashOf(this.meta, piece))) return false;
+    if (this.have.get(piece) || this.writing.has(piece)) return true;
+    this.writing.add(piece);
+    try {
+      await Promise.all(
+        this.segmentsOf(piece, 0, length).map((s) =>
+          this.withFile(s.fileIndex, 'write', async (h) => {
+            let done = 0;
+            while (done < s.length) {
+              const { bytesWritten } = await h.write(data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
+              if (bytesWritten <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
+              done += bytesWritten;
+            }
+          }),
+        ),
+      );
+      this.have.set(piece, true);
+      return true;
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`writing piece ${piece}: ${errorText(err)}`);
+    } finally {
+      this.writing.delete(piece);
+    }
+  }
+
+  /** Closes our handles (a shared pool stays open for other torrents). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ownPool) await this.pool.close();
+    else await Promise.all(this.filePaths.map((p) => this.pool.forget(p)));
+  }
+
+  private segmentsOf(piece: number, begin: number, length: number): FileSegment[] {
+    return this.map.segments(piece * this.meta.pieceLength + begin, length);
+  }
+
+  private async readSegments(segments: FileSegment[], out: Buffer): Promise<void> {
+    await Promise.all(
+      segments
+        .filter((s) => s.length > 0)
+        .map((s) =>
+          this.withFile(s.fileIndex, 'read', async (h) => {
+            let done = 0;
+            while (done < s.length) {
+              const { bytesRead } = await h.read(out, s.bufferOffset + done, s.length - done, s.fileOffset + done);
+              if (bytesRead <= 0) throw new StorageError(`${this.filePaths[s.fileIndex]} is shorter than expected`);
+              done += bytesRead;
+            }
+          }),
+        ),
+    );
+  }
+
+  private async withFile<T>(fileIndex: number, mode: FileMode, fn: (h: FileHandle) => Promise<T>): Promise<T> {
+    const path = this.filePaths[fileIndex]!;
+    let lease;
+    try {
+      lease = await this.pool.acquire(path, mode);
+    } catch (err) {
+      throw new StorageError(`cannot open ${path}: ${errorText(err)}`);
+    }
+    try {
+      return await fn(lease.handle);
+    } finally {
+      lease.release();
+    }
+  }
+
+  private checkPiece(piece: number): void {
+    if (!Number.isInteger(piece) || piece < 0 || piece >= this.meta.pieceCount) {
+      throw new StorageError(`piece ${piece} out of range 0..${this.meta.pieceCount - 1}`);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('storage is closed');
+  }
+}
+
+function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e?.code ?? (err instanceof Error ? err.message : String(err));
+}
