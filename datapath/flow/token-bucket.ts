@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 // Rate enforcement: a token bucket on payload bytes, plus the clock and the pacer that wakes senders.
 //
 // Semantics (what the engine and the shaping proxy rely on):
@@ -13,9 +15,9 @@
 //   max(burst, rate·maxLateUs) of credit (the bucket cannot tell a late timer from a pause that short).
 // - rateBps 0 = unlimited: delayUs is always 0 and consume does nothing.
 
-/** Monotonic clock in µs (fractional), from process.hrtime. */
+/** Monotonic clock in µs (fractional); the same epoch as flow/clock.ts monoUs and control/clock.ts. */
 export function nowUs(): number {
-  return Number(process.hrtime.bigint()) / 1000;
+  return performance.now() * 1000;
 }
 
 export interface TokenBucketOptions {
