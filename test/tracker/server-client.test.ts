@@ -1,0 +1,144 @@
+// Our client against our server, over real HTTP and UDP sockets on 127.0.0.1.
+import { afterEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { startTracker, type TrackerServer } from '../../tracker/server.js';
+import { announceHttp } from '../../datapath/tracker/http.js';
+import { announceUdp } from '../../datapath/tracker/udp.js';
+import { parseHttpAnnounceResponse } from '../../datapath/tracker/http-response.js';
+import { TrackerError } from '../../datapath/tracker/tracker-error.js';
+import type { AnnounceRequest, AnnounceResponse } from '../../datapath/tracker/types.js';
+import { randomId, sleep } from './helpers.js';
+
+let tracker: TrackerServer | null = null;
+afterEach(async () => {
+  await tracker?.close();
+  tracker = null;
+});
+
+const udpOpts = { timeoutMs: 500, maxRetries: 2 };
+
+function req(infoHash: Buffer, port: number, over: Partial<AnnounceRequest> = {}): AnnounceRequest {
+  return { infoHash, peerId: randomId(), port, uploaded: 0, downloaded: 0, left: 1000, event: 'started', key: 7, numwant: 50, ...over };
+}
+
+type Announce = (url: string, r: AnnounceRequest) => Promise<AnnounceResponse>;
+const transports: [string, (t: TrackerServer) => string, Announce][] = [
+  ['http', (t) => t.httpUrl, (u, r) => announceHttp(u, r, { timeoutMs: 3000 })],
+  ['udp', (t) => t.udpUrl, (u, r) => announceUdp(u, r, udpOpts)],
+];
+
+describe.each(transports)('our client ↔ our server over %s', (_name, urlOf, announce) => {
+  it('lets several peers see each other, never themselves, and counts seeders/leechers', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const url = urlOf(tracker);
+    const ih = randomId();
+    const a = await announce(url, req(ih, 7001));
+    expect(a.peers).toEqual([]);
+    expect(a.intervalS).toBe(30);
+    const b = await announce(url, req(ih, 7002));
+    expect(b.peers).toEqual([{ host: '127.0.0.1', port: 7001 }]);
+    const c = await announce(url, req(ih, 7003, { left: 0 }));
+    expect(c.peers.map((p) => p.port).sort()).toEqual([7001, 7002]);
+    expect(c.complete).toBe(1);
+    expect(c.incomplete).toBe(2);
+    // A regular re-announce from the first peer now sees both others.
+    const a2 = await announce(url, req(ih, 7001, { event: '' }));
+    expect(a2.peers.map((p) => p.port).sort()).toEqual([7002, 7003]);
+    expect(tracker.swarms().get(ih.toString('hex'))).toEqual({ seeders: 1, leechers: 2, completed: 0 });
+  });
+
+  it('removes a peer on stopped and counts completed', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const url = urlOf(tracker);
+    const ih = randomId();
+    await announce(url, req(ih, 7101));
+    await announce(url, req(ih, 7102));
+    await announce(url, req(ih, 7102, { event: 'completed', left: 0 }));
+    expect(tracker.swarms().get(ih.toString('hex'))).toEqual({ seeders: 1, leechers: 1, completed: 1 });
+    const stopped = await announce(url, req(ih, 7101, { event: 'stopped', numwant: 0 }));
+    expect(stopped.peers).toEqual([]);
+    const after = await announce(url, req(ih, 7103));
+    expect(after.peers).toEqual([{ host: '127.0.0.1', port: 7102 }]);
+  });
+
+  it('honours numwant with a random subset', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const url = urlOf(tracker);
+    const ih = randomId();
+    for (let p = 7200; p < 7210; p++) await announce(url, req(ih, p));
+    const few = await announce(url, req(ih, 7299, { numwant: 3 }));
+    expect(few.peers).toHaveLength(3);
+    expect(new Set(few.peers.map((p) => p.port)).size).toBe(3);
+  });
+
+  it('refuses a torrent outside the whitelist with the tracker’s reason', async () => {
+    const allowed = randomId();
+    tracker = await startTracker({ whitelist: [allowed] });
+    const url = urlOf(tracker);
+    await expect(announce(url, req(allowed, 7301))).resolves.toMatchObject({ peers: [] });
+    const err = await announce(url, req(randomId(), 7302)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrackerError);
+    expect((err as TrackerError).byTracker).toBe(true);
+    expect((err as TrackerError).message).toMatch(/not registered/);
+  });
+
+  it('forgets peers after their TTL', async () => {
+    tracker = await startTracker({ intervalS: 1, peerTtlS: 0.4 });
+    const url = urlOf(tracker);
+    const ih = randomId();
+    await announce(url, req(ih, 7401));
+    await sleep(600);
+    const r = await announce(url, req(ih, 7402));
+    expect(r.peers).toEqual([]);
+    expect(tracker.swarms().get(ih.toString('hex'))?.leechers).toBe(1);
+  });
+});
+
+describe('HTTP details', () => {
+  function rawGet(url: string): Promise<{ status: number; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      http.get(url, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  }
+
+  it('serves the non-compact dictionary list when compact=0, which our parser reads', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const ih = randomId();
+    await announceHttp(tracker.httpUrl, req(ih, 7501));
+    const q = `info_hash=${[...ih].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}&peer_id=-XX0001-abcdefghijkl&port=7502&left=5&compact=0`;
+    const { status, body } = await rawGet(`${tracker.httpUrl}?${q}`);
+    expect(status).toBe(200);
+    expect(body.toString('latin1')).toContain('7:peer id20:');
+    expect(parseHttpAnnounceResponse(body).peers).toEqual([{ host: '127.0.0.1', port: 7501 }]);
+  });
+
+  it('answers scrape with per-torrent counts, and bad requests with a failure reason', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const ih = randomId();
+    await announceHttp(tracker.httpUrl, req(ih, 7601, { left: 0 }));
+    await announceHttp(tracker.httpUrl, req(ih, 7602));
+    const enc = [...ih].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    const scrape = await rawGet(tracker.httpUrl.replace('/announce', '/scrape') + `?info_hash=${enc}`);
+    expect(scrape.body.toString('latin1')).toContain('8:completei1e10:downloadedi0e10:incompletei1e');
+    const bad = await rawGet(`${tracker.httpUrl}?info_hash=short&peer_id=x&port=1`);
+    expect(() => parseHttpAnnounceResponse(bad.body)).toThrow(/info_hash/);
+    const noPort = await rawGet(`${tracker.httpUrl}?info_hash=${enc}&peer_id=-XX0001-abcdefghijkl`);
+    expect(() => parseHttpAnnounceResponse(noPort.body)).toThrow(/port/);
+    const notFound = await rawGet(tracker.httpUrl.replace('/announce', '/nothing'));
+    expect(notFound.status).toBe(404);
+  });
+
+  it('lists a peer under a claimed loopback ip, but not under a claimed outside address', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const ih = randomId();
+    const enc = [...ih].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    await rawGet(`${tracker.httpUrl}?info_hash=${enc}&peer_id=-XX0001-aaaaaaaaaaaa&port=7701&ip=127.0.0.5`);
+    await rawGet(`${tracker.httpUrl}?info_hash=${enc}&peer_id=-XX0001-bbbbbbbbbbbb&port=7702&ip=8.8.8.8`);
+    const r = await announceHttp(tracker.httpUrl, req(ih, 7703));
+    expect(r.peers.sort((x, y) => x.port - y.port)).toEqual([{ host: '127.0.0.5', port: 7701 }, { host: '127.0.0.1', port: 7702 }]);
+  });
+});
