@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { autoPieceLength, createTorrent } from '../../datapath/metainfo/create.js';
+import { autoPieceLength, createTorrent, type CreateTorrentOptions } from '../../datapath/metainfo/create.js';
 import { MetainfoError, parseMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { Storage } from '../../datapath/storage/storage.js';
 import { patternBytes } from './build-torrent.js';
@@ -36,7 +36,7 @@ describe('createTorrent', () => {
     await symlink(join(src, 'a'), join(src, 'link-to-a'));
     await symlink(src, join(src, 'b', 'loop'));
     const progress: number[] = [];
-    const opts = { path: src, trackers: [['http://127.0.0.1:1/a'], ['udp://127.0.0.1:2']], pieceLength: 16384, creationDate: null } as const;
+    const opts: CreateTorrentOptions = { path: src, trackers: [['http://127.0.0.1:1/a'], ['udp://127.0.0.1:2']], pieceLength: 16384, creationDate: null };
     const first = await createTorrent({ ...opts, onProgress: (done) => progress.push(done) });
     const second = await createTorrent(opts);
     expect(first.equals(second)).toBe(true);
