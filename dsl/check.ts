@@ -24,7 +24,8 @@ export interface CheckResult {
 const TYPE_WORD: Record<ValueType, string> = { number: 'a number', bool: 'a boolean' };
 const START: Span = { line: 1, column: 1, endLine: 1, endColumn: 2 };
 
-export function check(ast: ProgramAst, schema: Schema, limits: Limits): CheckResult {
+/** `parseFailed`: the parser already reported errors (so an empty program is no news). */
+export function check(ast: ProgramAst, schema: Schema, limits: Limits, parseFailed = false): CheckResult {
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
   const err = (span: Span, code: DiagnosticCode, message: string, hint?: string): null => {
@@ -64,9 +65,9 @@ export function check(ast: ProgramAst, schema: Schema, limits: Limits): CheckRes
     names.set(`Report.${d.name}`, { kind: 'report', info });
   }
   for (const d of ast.stateVars) {
-    const clash = names.get(d.name) ?? schema.controls.find((c) => c.name === d.name);
+    const clash = schema.controls.some((c) => c.name === d.name) ? 'control field' : schema.clock?.name === d.name ? 'clock' : undefined;
     if (clash) {
-      err(d.span, 'name.duplicate', `state variable '${d.name}' has the name of a ${'kind' in clash && clash.kind === 'clock' ? 'clock' : 'control field'}`, 'choose another name');
+      err(d.span, 'name.duplicate', `state variable '${d.name}' has the name of a ${clash}`, 'choose another name');
       continue;
     }
     const index = declare(d, d.name, `state variable '${d.name}'`);
@@ -248,8 +249,9 @@ export function check(ast: ProgramAst, schema: Schema, limits: Limits): CheckRes
     if (!alwaysStops && !fallthrough && clause.condition.kind === 'bool' && clause.condition.value) alwaysStops = clause;
   });
 
-  if (ast.clauses.length === 0) err(START, 'program.empty', 'the program has no (when ...) clause', 'add one, e.g. (when true (report))');
-  else if (!anyReport) warnings.push(warning(START, 'warn.never-reports', 'no clause contains (report): the agent will never hear from this program'));
+  if (ast.clauses.length === 0) {
+    if (!parseFailed) err(START, 'program.empty', 'the program has no (when ...) clause', 'add one, e.g. (when true (report))');
+  } else if (!anyReport) warnings.push(warning(START, 'warn.never-reports', 'no clause contains (report): the agent will never hear from this program'));
   for (const [key, span] of declSpan) {
     if (!used.has(key)) warnings.push(warning(span, 'warn.unused', `${key.startsWith('Report.') ? key : `state variable '${key}'`} is declared but never used`));
   }

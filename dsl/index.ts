@@ -38,7 +38,7 @@ export function compile(source: string, schema: Schema, options: CompileOptions 
       return { ok: false, errors: [diag(START, 'limit.source', `the program is ${bytes} bytes; the limit is ${limits.maxSourceBytes}`)] };
     }
     const parsed = parse(source, limits);
-    const checked = check(parsed.ast, schema, limits);
+    const checked = check(parsed.ast, schema, limits, parsed.errors.length > 0);
     const errors = [...parsed.errors, ...checked.errors].sort(byPosition);
     const warnings = checked.warnings.sort(byPosition);
     if (errors.length > 0 || !checked.program) return { ok: false, errors, warnings };

@@ -21,7 +21,7 @@ export const Name = createToken({
 });
 export const Operator = createToken({
   name: 'Operator',
-  pattern: /:=|<=|>=|==|!=|&&|\|\||[-+*/%<>!]/,
+  pattern: /:=|<=|>=|==|!=|&&|\|\||[-+*/%<>!=]/,
   label: 'operator',
 });
 

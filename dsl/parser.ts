@@ -134,7 +134,7 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
       return;
     }
     const name = varName(s.items[0], s.span, 'a state variable');
-    const init = name ? literal(s.items[1], s.span, name.text) : null;
+    const init = name ? literal(s.items[1], s.span, `state variable '${name.text}'`) : null;
     if (s.items.length > 2) fail(s.items[2]!.span, 'syntax.def', `unexpected ${describe(s.items[2]!)} in the declaration of state variable`, 'write (x 0)');
     if (name && init) stateVars.push({ name: name.text, initial: init.value, type: init.type, volatile: false, span: s.span });
   };
@@ -153,8 +153,11 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
   };
 
   // ---- expressions ----
+  let depthReported = false; // one depth error per top-level expression is enough
   const expr = (s: SExpr, depth: number): Expr | null => {
-    if (depth > limits.maxExprDepth) {
+    if (s.kind === 'list' && depth > limits.maxExprDepth) {
+      if (depthReported) return null;
+      depthReported = true;
       return fail(s.span, 'limit.depth', `expression nested deeper than ${limits.maxExprDepth} levels`, 'split it over several assignments to state variables');
     }
     if (s.kind === 'atom') {
@@ -175,6 +178,7 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
     if (!head) return fail(s.span, 'syntax.form', 'empty () where an expression was expected');
     if (head.kind !== 'atom') return fail(head.span, 'syntax.form', `expected an operator after '(', found ${describe(head)}`);
     const info = OPERATORS[head.text];
+    if (!info && head.text === '=') return fail(head.span, 'syntax.form', "unknown operator '='; did you mean '=='?", 'equality is ==, assignment is the statement (:= VAR EXPR)');
     if (!info) {
       const stmt = head.text === ':=' || head.text === 'report' || head.text === 'fallthrough';
       return fail(
@@ -221,13 +225,14 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
       if (!target || target.kind !== 'atom' || target.token !== 'name' || RESERVED.has(target.text)) {
         return fail(target!.span, 'syntax.form', `can only assign to a variable or control, not ${describe(target!)}`);
       }
+      depthReported = false;
       const value = expr(s.items[2]!, 1);
       if (!value) return null;
       const ref: RefExpr = { kind: 'ref', name: target.text, span: target.span };
       return { kind: 'assign', target: ref, value, span: s.span };
     }
-    if (head === '=' || head === 'set' || head === 'set!') {
-      return fail(s.items[0].span, 'syntax.form', `unknown statement '${head}'`, 'assignment is written (:= VAR EXPR)');
+    if (head === '=' || head === 'set' || head === 'setq') {
+      return fail(s.items[0].span, 'syntax.form', `unknown statement '${head}'; did you mean ':='?`, 'assignment is written (:= VAR EXPR)');
     }
     if (head === 'when') return fail(s.open, 'syntax.form', '(when ...) cannot be nested inside a clause', 'use (if c a b) in an expression, or a separate clause with (fallthrough)');
     return fail(s.items[0].span, 'syntax.form', `unknown statement '${head}'`, 'statements are (:= VAR EXPR), (report) and (fallthrough)');
@@ -239,6 +244,7 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
       fail(s.span, 'syntax.form', '(when ...) needs a condition', 'write (when CONDITION STATEMENT...)');
       return;
     }
+    depthReported = false;
     const condition = expr(cond, 1);
     const body = s.items.slice(2).map(stmt).filter((x): x is Stmt => x !== null);
     if (condition) clauses.push({ condition, body, span: s.span });

@@ -91,7 +91,7 @@ export function parseSExprs(tokens: IToken[], maxDepth: number): SExprResult {
       depth++;
       if (depth > maxDepth) {
         errors.push(
-          diag(tokenSpan(t), 'limit.depth', `parentheses nested deeper than ${maxDepth} levels`, 'simplify the expression or split it over several assignments'),
+          diag(tokenSpan(t), 'limit.depth', `parentheses nested deeper than ${maxDepth} levels (expressions may nest ${maxDepth - 3} deep)`, 'simplify the expression or split it over several assignments'),
         );
         return { forms: [], errors };
       }
