@@ -239,8 +239,8 @@ export function resolveConfig(raw: RawSettings): WorldConfig {
   const json = c.bool('json');
 
   if (pieceLength !== undefined) {
-    if (pieceLength < 16384 || pieceLength % 16384 !== 0) {
-      c.problems.push(`--piece-length: must be a multiple of 16 KiB (16384 bytes), got ${pieceLength}`);
+    if (pieceLength < 16384 || (pieceLength & (pieceLength - 1)) !== 0) {
+      c.problems.push(`--piece-length: must be a power of two from 16 KiB (16384 bytes), got ${pieceLength}`);
     } else if (pieceLength > 16 * 1024 * 1024) {
       c.problems.push(`--piece-length: at most 16 MiB, got ${pieceLength}`);
     }

@@ -37,7 +37,7 @@ describe('world config', () => {
     const p = problems({ peers: '-2', seeds: 'x', size: '10k', pieceLength: '64k', trials: 0, upload: 'uniform:9-1', external: 'bittorrent:2' });
     expect(p.join('\n')).toMatch(/--peers: must be at least 0, got -2/);
     expect(p.join('\n')).toMatch(/--seeds: expected a whole number/);
-    expect(p.join('\n')).toMatch(/--piece-length: must be a multiple of 16 KiB/);
+    expect(p.join('\n')).toMatch(/--piece-length: must be a power of two from 16 KiB/);
     expect(p.join('\n')).toMatch(/--trials: must be at least 1/);
     expect(p.join('\n')).toMatch(/--upload: uniform range/);
     expect(p.join('\n')).toMatch(/--external: unknown external client 'bittorrent'/);

@@ -1,0 +1,108 @@
+// Every process a world starts goes through here, so a stop (the end, an error, Ctrl-C) can kill each
+// of them by PID and wait until it is gone.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export interface TrackedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly pid: number;
+  /** Resolves with the exit code (or the signal's name) once the process is gone. */
+  readonly exited: Promise<number | string>;
+}
+
+export class ProcessGroup {
+  private readonly live = new Map<number, TrackedProcess>();
+  private closed = false;
+
+  /** Spawns and tracks a process; throws if the group is already stopping or the spawn fails. */
+  start(name: string, command: string, args: readonly string[], opts: SpawnOptions = {}): TrackedProcess {
+    if (this.closed) throw new Error(`not starting ${name}: the world is stopping`);
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    if (child.pid === undefined) {
+      // spawn reports ENOENT asynchronously; surface it here as a clear error.
+      child.on('error', () => {});
+      throw new Error(`could not start ${name} (${command}): not found or not executable`);
+    }
+    const pid = child.pid;
+    const exited = new Promise<number | string>((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.live.delete(pid);
+        resolve(code ?? signal ?? 'unknown');
+      });
+      child.once('error', () => {
+        this.live.delete(pid);
+        resolve('error');
+      });
+    });
+    const p: TrackedProcess = { name, child, pid, exited };
+    this.live.set(pid, p);
+    return p;
+  }
+
+  pids(): number[] {
+    return [...this.live.keys()];
+  }
+
+  /** SIGTERM by PID, then SIGKILL after `graceMs` for any that linger; resolves when all are gone. */
+  async stop(p: TrackedProcess, graceMs = 3000): Promise<void> {
+    if (!this.live.has(p.pid)) return;
+    signal(p.pid, 'SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const killed = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        signal(p.pid, 'SIGKILL');
+        resolve();
+      }, graceMs);
+    });
+    await Promise.race([p.exited, killed]);
+    clearTimeout(timer);
+    await p.exited;
+  }
+
+  /** Stops every live process (in parallel) and refuses new ones. */
+  async stopAll(graceMs = 3000): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.live.values()].map((p) => this.stop(p, graceMs)));
+  }
+
+  /** Last resort on process exit: SIGKILL whatever is left, synchronously. */
+  killAllNow(): void {
+    for (const pid of this.live.keys()) signal(pid, 'SIGKILL');
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+/** Calls `onLine` for each complete line a stream produces (for JSON-lines protocols). */
+export function readLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  if (!stream) return;
+  let buf = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (line) onLine(line);
+    }
+    // A runaway line without newlines must not grow without bound.
+    if (buf.length > 1 << 20) buf = '';
+  });
+}
+
+/** Keeps the last `max` lines of a stream, for error messages when a process fails. */
+export function tailOf(stream: NodeJS.ReadableStream | null, max = 20): () => string {
+  const lines: string[] = [];
+  readLines(stream, (l) => {
+    lines.push(l);
+    if (lines.length > max) lines.shift();
+  });
+  return () => lines.join('\n');
+}
