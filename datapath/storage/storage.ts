@@ -87,24 +87,23 @@ export class Storage {
       }),
     );
     const total = this.meta.pieceCount;
-    let buf: Buffer | null = null;
-    let lastReport = 0;
-    for (let piece = 0; piece < total; piece++) {
-      if (this.closed) break;
+    // Two buffers: the next piece is read from disk while this one is hashed.
+    const buffers: (Buffer | null)[] = [null, null];
+    const startRead = (piece: number): Promise<Buffer | null> => {
       const length = this.pieceLength(piece);
       const segments = this.segmentsOf(piece, 0, length);
-      const present = segments.every((s) => s.length === 0 || sizes[s.fileIndex]! >= s.fileOffset + s.length);
-      let ok = false;
-      if (present) {
-        buf ??= Buffer.allocUnsafe(this.meta.pieceLength);
-        const view = buf.subarray(0, length);
-        try {
-          await this.readSegments(segments, view);
-          ok = createHash('sha1').update(view).digest().equals(pieceHashOf(this.meta, piece));
-        } catch {
-          ok = false; // unreadable or shrunk meanwhile: treat as missing
-        }
-      }
+      if (!segments.every((s) => s.length === 0 || sizes[s.fileIndex]! >= s.fileOffset + s.length)) return Promise.resolve(null);
+      const slot = piece & 1;
+      const view = (buffers[slot] ??= Buffer.allocUnsafe(this.meta.pieceLength)).subarray(0, length);
+      // Unreadable or shrunk meanwhile: treat as missing.
+      return this.readSegments(segments, view).then(() => view, () => null);
+    };
+    let next: Promise<Buffer | null> = startRead(0);
+    let lastReport = 0;
+    for (let piece = 0; piece < total && !this.closed; piece++) {
+      const data = await next;
+      if (piece + 1 < total) next = startRead(piece + 1);
+      const ok = data !== null && createHash('sha1').update(data).digest().equals(pieceHashOf(this.meta, piece));
       this.have.set(piece, ok);
       const now = Date.now();
       if (onProgress && (now - lastReport >= 100 || piece === total - 1)) {
@@ -112,6 +111,7 @@ export class Storage {
         onProgress(piece + 1, total);
       }
     }
+    await next.catch(() => null);
     return this.have;
   }
 
@@ -183,20 +183,19 @@ export class Storage {
   }
 
   private async readSegments(segments: FileSegment[], out: Buffer): Promise<void> {
-    await Promise.all(
-      segments
-        .filter((s) => s.length > 0)
-        .map((s) =>
-          this.withFile(s.fileIndex, 'read', async (h) => {
-            let done = 0;
-            while (done < s.length) {
-              const { bytesRead } = await h.read(out, s.bufferOffset + done, s.length - done, s.fileOffset + done);
-              if (bytesRead <= 0) throw new StorageError(`${this.filePaths[s.fileIndex]} is shorter than expected`);
-              done += bytesRead;
-            }
-          }),
-        ),
-    );
+    if (segments.length === 1) return this.readSegment(segments[0]!, out);
+    await Promise.all(segments.filter((s) => s.length > 0).map((s) => this.readSegment(s, out)));
+  }
+
+  private readSegment(s: FileSegment, out: Buffer): Promise<void> {
+    return this.withFile(s.fileIndex, 'read', async (h) => {
+      let done = 0;
+      while (done < s.length) {
+        const { bytesRead } = await h.read(out, s.bufferOffset + done, s.length - done, s.fileOffset + done);
+        if (bytesRead <= 0) throw new StorageError(`${this.filePaths[s.fileIndex]} is shorter than expected`);
+        done += bytesRead;
+      }
+    });
   }
 
   private async withFile<T>(fileIndex: number, mode: FileMode, fn: (h: FileHandle) => Promise<T>): Promise<T> {
