@@ -1,5 +1,7 @@
 // The seam between the world and the engine: one world peer = one engine Session with one torrent,
 // its own port, peer id and upload cap, running the standard policy (or --world-alg in-process).
+import { Session } from '../datapath/index.js';
+import { startControl } from '../cli/control-options.js';
 import type { WorldContent } from './content.js';
 
 export interface WorldPeerSpec {
@@ -10,6 +12,7 @@ export interface WorldPeerSpec {
   readonly uploadBps: number;
   readonly peerId: Buffer;
   readonly worldAlg?: string;
+  readonly log?: (msg: string) => void;
 }
 
 export interface WorldPeer {
@@ -20,6 +23,34 @@ export interface WorldPeer {
   close(): Promise<void>;
 }
 
-export async function startWorldPeer(_spec: WorldPeerSpec): Promise<WorldPeer> {
-  throw new Error('the engine Session is not available yet');
+export async function startWorldPeer(spec: WorldPeerSpec): Promise<WorldPeer> {
+  const session = new Session({ host: '127.0.0.1', port: 0, maxUpBps: spec.uploadBps, peerId: spec.peerId, log: spec.log });
+  let detach: (() => Promise<void>) | undefined;
+  try {
+    const port = await session.listen();
+    const torrent = await session.addTorrent(spec.content.meta, spec.dir, { seed: true });
+    // --world-alg: an in-process agent steers this peer's flows, as `download --alg` would.
+    if (spec.worldAlg) detach = await startControl(session, { alg: spec.worldAlg }, `world-${spec.index}`);
+    return {
+      port,
+      get complete() {
+        return torrent.complete;
+      },
+      onComplete(cb) {
+        torrent.once('complete', cb);
+      },
+      rates() {
+        const p = torrent.progress();
+        return { upBps: p.rateOutBps, downBps: p.rateInBps };
+      },
+      async close() {
+        await detach?.().catch(() => {});
+        await session.close();
+      },
+    };
+  } catch (err) {
+    await detach?.().catch(() => {});
+    await session.close().catch(() => {});
+    throw err;
+  }
 }
