@@ -11,7 +11,18 @@ export function isAlgorithmFile(name: string): boolean {
   return name.includes('/') || name.includes('\\') || /\.(c|m)?(t|j)s$/.test(name);
 }
 
-/** Built-in algorithm names: one module per algorithm in algorithms/ (index and helpers excluded). */
+/** Built-in algorithm names, from algorithms/index.ts (the agent's own registry). */
+export async function builtinAlgorithmNames(): Promise<string[]> {
+  try {
+    const mod = (await import('../algorithms/index.js')) as { builtinNames?: () => string[] };
+    if (typeof mod.builtinNames === 'function') return mod.builtinNames().sort();
+  } catch {
+    // fall back to the folder listing below
+  }
+  return builtinAlgorithms();
+}
+
+/** Built-in algorithm names by folder listing: one module per algorithm in algorithms/ (index and helpers excluded). */
 export function builtinAlgorithms(): string[] {
   if (!existsSync(ALGORITHMS_DIR)) return [];
   return readdirSync(ALGORITHMS_DIR)
@@ -40,7 +51,7 @@ export async function checkAlgorithm(name: string, what: string): Promise<string
     if (!exportsAlgorithm(mod)) return `${what}: algorithm file ${name} loads but exports no algorithm class (export default class … extends Algorithm)`;
     return null;
   }
-  const known = builtinAlgorithms();
+  const known = await builtinAlgorithmNames();
   if (!known.includes(name)) {
     return `${what}: unknown algorithm '${name}' (built-in: ${known.length ? known.join(', ') : 'none installed yet'}; or give a path to a .ts file)`;
   }

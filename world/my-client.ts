@@ -73,13 +73,15 @@ export async function runMyClient(o: MyClientOptions): Promise<MyClientResult> {
 
     const t0 = performance.now();
     datapath = o.group.start('my client', process.execPath, datapathArgs(o));
+    // The plot starts at the start: nothing yet.
+    samples.push({ tMs: 0, fraction: 0, downBytes: 0, upBytes: 0, downBps: 0, upBps: 0, peers: 0, complete: false });
     const dpErr = tailOf(datapath.child.stderr);
     readLines(datapath.child.stderr, (l) => o.onLog?.(`[my client] ${l}`));
     let completedAt = NaN;
     let resolveComplete!: () => void;
     const completeSeen = new Promise<void>((r) => (resolveComplete = r));
     readLines(datapath.child.stdout, (line) => {
-      const s = parseProgressLine(line, performance.now() - t0, o.totalBytes);
+      const s = parseProgressLine(line, performance.now() - t0, o.totalBytes, samples[samples.length - 1]);
       if (!s) return;
       samples.push(s);
       o.onSample?.(s);
