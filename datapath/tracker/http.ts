@@ -86,7 +86,9 @@ function getOnce(url: string, deadline: number, maxBody: number, signal: AbortSi
     };
     const onAbort = (): void => finish(new TrackerError('announce aborted'));
     const timer = setTimeout(() => finish(new TrackerError('tracker did not answer in time (timeout)')), deadlineMsLeft(deadline));
-    const req = lib.get(parsed, { headers: { 'user-agent': 'ccp-bt/0.1', 'accept-encoding': 'identity', connection: 'close' } }, (res) => {
+    // agent: false — a fresh connection each time: trackers like opentracker close after one answer
+    // without saying so, and a pooled keep-alive socket then fails the next announce with 'socket hang up'.
+    const req = lib.get(parsed, { agent: false, headers: { 'user-agent': 'ccp-bt/0.1', 'accept-encoding': 'identity', connection: 'close' } }, (res) => {
       const status = res.statusCode ?? 0;
       if (status >= 300 && status < 400 && res.headers.location) {
         res.resume();
