@@ -6,6 +6,7 @@
 //   swarm     — optionally, a subclass of SwarmPolicy: one instance per torrent, sees all its flows
 //   programs  — optionally, named DSL programs, installed on every datapath when it attaches
 //   describe  — optionally, one line for `ccp-bt connect --list`
+//   checkParams — optionally, a function that rejects bad `--set` values up front
 import { takeContext } from './context.js';
 import type { Params } from './params.js';
 
@@ -141,6 +142,21 @@ export abstract class Algorithm<R extends object = Record<string, number>> {
   }
 }
 
+/**
+ * Any algorithm class's instances, whatever its report type (what swarm policies and the agent hold).
+ * `onReport(report: never)` accepts every subclass's own parameter type.
+ */
+export interface AnyAlgorithm {
+  readonly info: FlowInfo;
+  readonly datapath: FlowHandle;
+  readonly params: Params;
+  lastReport: object | null;
+  onCreate(): void;
+  onReport(report: never): void;
+  onClose?(): void;
+  onError?(e: AgentError): void;
+}
+
 /** Swarm totals of one torrent, from the datapath's TorrentReport. */
 export interface TorrentStats {
   /** bytes/s */
@@ -156,7 +172,7 @@ export interface TorrentStats {
 }
 
 /** One torrent of one datapath, as a swarm policy sees it. */
-export interface TorrentView<A extends Algorithm<object> = Algorithm> {
+export interface TorrentView<A extends AnyAlgorithm = Algorithm> {
   /** 40 hex digits. */
   readonly infoHash: string;
   readonly datapath: string;
@@ -180,7 +196,7 @@ interface SwarmContext {
  * One instance per torrent per datapath: decides what spans flows (the unchoke set, shares of a total).
  * Hooks run after the per-flow hooks of the same event.
  */
-export abstract class SwarmPolicy<A extends Algorithm<object> = Algorithm> {
+export abstract class SwarmPolicy<A extends AnyAlgorithm = Algorithm> {
   readonly infoHash: string;
   readonly datapathName: string;
   readonly params: Params;
@@ -215,7 +231,7 @@ export abstract class SwarmPolicy<A extends Algorithm<object> = Algorithm> {
   }
 }
 
-export type AlgorithmClass = new () => Algorithm<object>;
+export type AlgorithmClass = new () => AnyAlgorithm;
 export type SwarmPolicyClass = new () => SwarmPolicy<never>;
 
 /** What an algorithm module (built-in or a user's .ts file) exports. */
@@ -224,4 +240,6 @@ export interface AlgorithmModule {
   readonly swarm?: SwarmPolicyClass;
   readonly programs?: Readonly<Record<string, string | Program>>;
   readonly describe?: string;
+  /** Checks `--set` values before anything starts (throw an Error that names the problem). */
+  readonly checkParams?: (params: Params) => void;
 }

@@ -20,7 +20,7 @@ import {
   Program,
   type AgentError,
   type AgentErrorCode,
-  type Algorithm,
+  type AnyAlgorithm,
   type AlgorithmModule,
   type FieldMap,
   type FlowInfo,
@@ -53,7 +53,7 @@ export interface AgentStats {
 
 interface TorrentEntry {
   readonly infoHash: string;
-  policy: SwarmPolicy<Algorithm<object>> | null;
+  policy: SwarmPolicy<AnyAlgorithm> | null;
   readonly flows: Set<FlowEntry>;
   stats: TorrentStats | null;
   lastTickMs: number;
@@ -364,7 +364,7 @@ export class DatapathSession implements FlowOwner {
     const Swarm = this.env.module.swarm;
     if (Swarm) {
       try {
-        t.policy = constructWith({ kind: 'swarm', values: this.swarmContext(infoHash) }, () => new Swarm()) as unknown as SwarmPolicy<Algorithm<object>>;
+        t.policy = constructWith({ kind: 'swarm', values: this.swarmContext(infoHash) }, () => new Swarm()) as unknown as SwarmPolicy<AnyAlgorithm>;
       } catch (err) {
         this.env.log(`torrent ${infoHash} on ${this.name}: swarm policy constructor threw: ${errText(err)}`);
         this.env.stats.algorithmFailures++;
@@ -373,8 +373,8 @@ export class DatapathSession implements FlowOwner {
     return t;
   }
 
-  private view(t: TorrentEntry): TorrentView<Algorithm<object>> {
-    const flows: Algorithm<object>[] = [];
+  private view(t: TorrentEntry): TorrentView<AnyAlgorithm> {
+    const flows: AnyAlgorithm[] = [];
     for (const e of t.flows) if (!e.failed && e.alg) flows.push(e.alg);
     return { infoHash: t.infoHash, datapath: this.name, stats: t.stats, flows, nowMs: performance.now() };
   }

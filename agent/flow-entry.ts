@@ -1,7 +1,7 @@
 // One flow inside the agent: its algorithm instance, which program run is current (id + epoch, so stale
 // reports are recognised), and what the algorithm asked for but has not been sent yet.
 import type { FieldMap, FieldValueInput, FlowHandle, FlowInfo, Program } from './api.js';
-import type { Algorithm } from './api.js';
+import type { AnyAlgorithm } from './api.js';
 
 /** What a flow's handle needs from its datapath session. */
 export interface FlowOwner {
@@ -11,7 +11,7 @@ export interface FlowOwner {
 }
 
 export class FlowEntry implements FlowHandle {
-  alg: Algorithm<object> | null = null;
+  alg: AnyAlgorithm | null = null;
   /** The program run the algorithm asked for last (0 = none). Reports of any other run are stale. */
   programId = 0;
   epoch = 0;

@@ -1,21 +1,114 @@
-// Placeholder: the control plane replaces this with the real options (--ipc, --alg, --set, --socket-dir)
-// and the code that attaches an agent (over unix datagrams, or in-process) to a datapath's flows.
+// The control plane on a datapath command (download, seed, shape): `--ipc unix` lets an agent attach
+// over Unix datagrams; `--alg NAME` runs an agent inside this process (in-process transport). With
+// both, the external agent has priority while it is attached, and the in-process one steers otherwise.
 import type { Command } from 'commander';
 import type { FlowSource } from '../datapath/flow/flow-api.js';
+import { ControlHost } from '../datapath/control/control-host.js';
+import { Agent } from '../agent/agent.js';
+import { Params } from '../agent/params.js';
+import { checkAlgorithmParams, loadAlgorithm } from '../agent/load-algorithm.js';
+import { createInprocAgentServer } from '../protocol/inproc-transport.js';
+import { connectDatapath } from '../protocol/unix-transport.js';
+import type { Channel, DatapathClient } from '../protocol/transport.js';
 
 export interface ControlOptions {
   ipc?: string;
   alg?: string;
   set?: string[];
   socketDir?: string;
+  agentSocket?: string;
+  /** In-process agent's heartbeat, ms. */
+  heartbeat?: string | number;
+  /** Agent silence before flows return to the standard policy, ms (default 3 × the agent's heartbeat). */
+  agentTimeout?: string | number;
+  /** Program tick period, ms. */
+  tick?: string | number;
 }
 
-/** Adds --ipc/--alg/--set/--socket-dir to a datapath command (download, seed, shape). */
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Adds the control-plane options to a datapath command (download, seed, shape). */
 export function addControlOptions(cmd: Command): Command {
-  return cmd;
+  return cmd
+    .option('--ipc <kind>', "accept an agent over 'unix' datagram sockets (ccp-bt connect)")
+    .option('--alg <name|file.ts>', 'run this algorithm in an agent inside this process')
+    .option('--set <key=value>', 'algorithm parameter for --alg (repeatable)', collect, [])
+    .option('--socket-dir <dir>', 'socket directory for --ipc unix (default: per-user, 0700)')
+    .option('--agent-socket <path>', 'the agent socket for --ipc unix (default <socket-dir>/agent.sock)')
+    .option('--heartbeat <ms>', 'heartbeat of the in-process agent (--alg), ms', '1000')
+    .option('--agent-timeout <ms>', 'agent silence before flows return to the standard policy, ms (default 3 × heartbeat)')
+    .option('--tick <ms>', 'period of the program tick that lets quiet flows report, ms', '100');
+}
+
+function msOption(value: string | number | undefined, what: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new Error(`invalid ${what} '${String(value)}': expected ${min}..${max} ms`);
+  return n;
 }
 
 /** Attaches the control plane to `source` as the options ask; resolves to a function that detaches it. */
-export async function startControl(_source: FlowSource, _opts: ControlOptions, _name: string): Promise<() => Promise<void>> {
-  return async () => {};
+export async function startControl(source: FlowSource, opts: ControlOptions, name: string): Promise<() => Promise<void>> {
+  const ipc = opts.ipc;
+  if (ipc !== undefined && ipc !== 'unix') throw new Error(`invalid --ipc '${ipc}': the only transport between processes is 'unix'`);
+  if (ipc === undefined && opts.alg === undefined) {
+    if ((opts.set ?? []).length > 0) throw new Error('--set is for an algorithm: give --alg NAME too (or pass --set to ccp-bt connect)');
+    return async () => {};
+  }
+  const heartbeatMs = msOption(opts.heartbeat, '--heartbeat', 1, 60_000) ?? 1000;
+  const agentTimeoutMs = msOption(opts.agentTimeout, '--agent-timeout', 1, 600_000);
+  const tickMs = msOption(opts.tick, '--tick', 5, 60_000) ?? 100;
+
+  // Load and check the algorithm before opening any socket: a bad --alg fails cleanly.
+  let inproc: { agent: Agent; close: () => Promise<void>; client: DatapathClient } | null = null;
+  const channels: Channel[] = [];
+  const clients: DatapathClient[] = [];
+  if (opts.alg !== undefined) {
+    const mod = await loadAlgorithm(opts.alg);
+    const params = Params.parse(opts.set ?? []);
+    checkAlgorithmParams(mod, params, opts.alg);
+    const server = createInprocAgentServer(`${name}-agent`);
+    const agent = new Agent(server, mod, { params, heartbeatMs, name: `${opts.alg} (in-process)` });
+    const client = server.connect(name);
+    inproc = { agent, client, close: () => server.close() };
+  }
+  try {
+    if (ipc === 'unix') {
+      const client = await connectDatapath({
+        ...(opts.socketDir !== undefined ? { dir: opts.socketDir } : {}),
+        ...(opts.agentSocket !== undefined ? { agentPath: opts.agentSocket } : {}),
+        name,
+      });
+      channels.push(client);
+      clients.push(client);
+    }
+  } catch (err) {
+    inproc?.agent.close();
+    await inproc?.close();
+    throw err;
+  }
+  // The unix agent comes first: it takes over from the in-process one while it is attached.
+  if (inproc) {
+    channels.push(inproc.client);
+    clients.push(inproc.client);
+  }
+  const host = new ControlHost(source, channels, {
+    name,
+    tickMs,
+    ...(agentTimeoutMs !== undefined ? { agentTimeoutMs } : {}),
+  });
+  host.start();
+  let stopped = false;
+  return async () => {
+    if (stopped) return;
+    stopped = true;
+    host.stop();
+    // Let the Goodbye leave before the sockets close.
+    await new Promise((r) => setImmediate(r));
+    inproc?.agent.close();
+    for (const c of clients) await c.close().catch(() => {});
+    await inproc?.close();
+  };
 }

@@ -60,6 +60,7 @@ export interface ControlHostStats {
   errorsSent: number;
   attaches: number;
   timeouts: number;
+  channelErrors: number;
 }
 
 export class ControlHost implements FlowEventSink {
@@ -74,12 +75,13 @@ export class ControlHost implements FlowEventSink {
   private lastTorrentReportMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private lastChannelErrorLogMs = -Infinity;
   private readonly tickMs: number;
   private readonly helloMs: number;
   private readonly torrentReportMs: number;
   private readonly maxPrograms: number;
   private readonly log: (line: string) => void;
-  readonly stats: ControlHostStats = { events: 0, runs: 0, reports: 0, errorsSent: 0, attaches: 0, timeouts: 0 };
+  readonly stats: ControlHostStats = { events: 0, runs: 0, reports: 0, errorsSent: 0, attaches: 0, timeouts: 0, channelErrors: 0 };
 
   constructor(
     private readonly source: FlowSource,
@@ -111,7 +113,8 @@ export class ControlHost implements FlowEventSink {
     this.running = true;
     for (const link of this.links) {
       link.channel.onMessage((msg) => this.guard(link, () => this.onMessage(link, msg)));
-      link.channel.onError((err) => this.guard(link, () => this.sendError(link, ErrorCode.Malformed, 0, 0, `undecodable datagram: ${err.message}`)));
+      // The transport already answers undecodable input with an Error; here it is only logged, sparingly.
+      link.channel.onError((err) => this.noteChannelError(link, err));
     }
     for (const flow of this.source.liveFlows()) this.ensureSlot(flow);
     this.source.setFlowSink(this);
@@ -428,6 +431,14 @@ export class ControlHost implements FlowEventSink {
     for (const slot of this.slots.values()) this.releaseSlot(slot);
     this.programs.clear();
     this.attached = null;
+  }
+
+  private noteChannelError(link: Link, err: Error): void {
+    this.stats.channelErrors++;
+    const now = nowMs();
+    if (now - this.lastChannelErrorLogMs < 1000) return;
+    this.lastChannelErrorLogMs = now;
+    this.log(`channel ${link.channel.description}: ${err.message}`);
   }
 
   private sendError(link: Link, code: ErrorCode, flowId: number, programId: number, message: string): void {

@@ -1,0 +1,69 @@
+// Finds the algorithm `--alg` names: a built-in (algorithms/index.ts) or a .ts/.js file loaded as it is
+// (tsx is registered by bin/ccp-bt.mjs). Every failure is an Error that says what to do.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtinAlgorithm, builtinNames } from '../algorithms/index.js';
+import { Algorithm, SwarmPolicy, type AlgorithmModule } from './api.js';
+import type { Params } from './params.js';
+
+export class AlgorithmLoadError extends Error {}
+
+function looksLikePath(spec: string): boolean {
+  return spec.includes('/') || spec.includes('\\') || /\.(ts|mts|js|mjs)$/.test(spec);
+}
+
+function isClassOf(value: unknown, base: abstract new () => object, hooks: readonly string[]): boolean {
+  if (typeof value !== 'function') return false;
+  if (value.prototype instanceof base) return true;
+  // A file that imported another copy of the API still counts if it has the hooks.
+  const proto = (value as { prototype?: Record<string, unknown> }).prototype;
+  return proto !== undefined && hooks.every((h) => typeof proto[h] === 'function');
+}
+
+/** Loads `spec` (a built-in name or a file path, relative to `cwd`). */
+export async function loadAlgorithm(spec: string, cwd = process.cwd()): Promise<AlgorithmModule> {
+  if (typeof spec !== 'string' || spec.trim() === '') throw new AlgorithmLoadError(`no algorithm given (built-ins: ${builtinNames().join(', ')})`);
+  const builtin = builtinAlgorithm(spec);
+  if (builtin) return builtin;
+  if (!looksLikePath(spec)) {
+    throw new AlgorithmLoadError(`unknown algorithm '${spec}': built-ins are ${builtinNames().join(', ')}; a file is given as a path (./my-alg.ts)`);
+  }
+  const abs = isAbsolute(spec) ? spec : resolve(cwd, spec);
+  if (!existsSync(abs) || !statSync(abs).isFile()) throw new AlgorithmLoadError(`algorithm file ${abs} does not exist`);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new AlgorithmLoadError(`algorithm file ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return checkModule(mod, spec);
+}
+
+/** Checks that a loaded module has the shape of an algorithm module. */
+export function checkModule(mod: Record<string, unknown>, what: string): AlgorithmModule {
+  const def = mod.default;
+  if (!isClassOf(def, Algorithm, ['onCreate', 'onReport'])) {
+    const found = def === undefined ? 'no default export' : `a default export that is a ${typeof def}`;
+    throw new AlgorithmLoadError(`${what} exports no Algorithm: expected 'export default class … extends Algorithm' (from agent/api.ts), found ${found}`);
+  }
+  if (mod.swarm !== undefined && !isClassOf(mod.swarm, SwarmPolicy, [])) {
+    throw new AlgorithmLoadError(`${what}: 'swarm' must be a class extending SwarmPolicy`);
+  }
+  if (mod.programs !== undefined && (mod.programs === null || typeof mod.programs !== 'object')) {
+    throw new AlgorithmLoadError(`${what}: 'programs' must be an object of name → program source`);
+  }
+  if (mod.describe !== undefined && typeof mod.describe !== 'string') throw new AlgorithmLoadError(`${what}: 'describe' must be a string`);
+  if (mod.checkParams !== undefined && typeof mod.checkParams !== 'function') throw new AlgorithmLoadError(`${what}: 'checkParams' must be a function`);
+  return mod as unknown as AlgorithmModule;
+}
+
+/** Runs the module's own check of `--set` values; errors name the algorithm. */
+export function checkAlgorithmParams(mod: AlgorithmModule, params: Params, what: string): void {
+  if (!mod.checkParams) return;
+  try {
+    mod.checkParams(params);
+  } catch (err) {
+    throw new AlgorithmLoadError(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
