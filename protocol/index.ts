@@ -8,3 +8,5 @@ export * from './link.js';
 export * from './handshake.js';
 export * from './transport.js';
 export * from './inproc-transport.js';
+export * from './socket-dir.js';
+export * from './unix-transport.js';

@@ -49,6 +49,8 @@ export interface LinkOptions extends Omit<OutboxOptions, 'onDiscard'> {
   /** How this side names itself in error replies. */
   readonly selfName: string;
   readonly sink: DatagramSink;
+  /** The sink said the peer is not there (after onError was told). */
+  readonly onPeerGone?: () => void;
 }
 
 export class Link implements Channel {
@@ -176,6 +178,7 @@ export class Link implements Channel {
   }
 
   private peerGone(discarded: number): void {
+    this.opts.onPeerGone?.();
     const sent = this.outbox.stats().sentDatagrams;
     if (this.missingSince === sent) return;
     this.missingSince = sent;

@@ -38,6 +38,8 @@ export interface OutboxStats {
   readonly droppedOther: number;
   readonly coalescedUpdates: number;
   readonly discardedMessages: number;
+  /** Times the socket was full and datagrams had to wait. */
+  readonly congestedSends: number;
 }
 
 export const DEFAULT_MAX_BACKLOG_DATAGRAMS = 128;
@@ -87,6 +89,7 @@ export class Outbox {
     droppedOther: 0,
     coalescedUpdates: 0,
     discardedMessages: 0,
+    congestedSends: 0,
   };
   private readonly flushNow = (): void => {
     this.flushQueued = false;
@@ -187,6 +190,7 @@ export class Outbox {
   private block(): void {
     if (this.blocked) return;
     this.blocked = true;
+    this.counters.congestedSends++;
     this.opts.waitForRoom(this.resume);
   }
 
