@@ -1,5 +1,6 @@
 // The reference interpreter: a plain walk over the checked program, written for obviousness rather
 // than speed. The generated code must agree with it on every program and every event.
+import type { Op } from './ast.js';
 import type { CExpr, CheckedProgram } from './ir.js';
 import type { Instance, RunFn } from './runtime.js';
 
@@ -18,47 +19,52 @@ function evaluate(e: CExpr, inst: Instance, banks: readonly Float64Array[]): num
       return e.type === 'bool' ? (truth(banks[e.bank]![e.slot]!) ? 1 : 0) : banks[e.bank]![e.slot]!;
     case 'clock':
       return banks[e.bank]![e.slot]! - r[e.base]!;
-    case 'op': {
-      const a = e.args;
-      const ev = (i: number): number => evaluate(a[i]!, inst, banks);
-      const b = (x: boolean): number => (x ? 1 : 0);
-      switch (e.op) {
-        case '+': return ev(0) + ev(1);
-        case '-': return ev(0) - ev(1);
-        case '*': return ev(0) * ev(1);
-        case 'neg': return -ev(0);
-        case '/':
-        case '%': {
-          const x = ev(0);
-          const y = ev(1);
-          if (y === 0) {
-            inst.divByZero++;
-            return 0;
-          }
-          return e.op === '/' ? x / y : x % y;
-        }
-        case 'min': return Math.min(ev(0), ev(1));
-        case 'max': return Math.max(ev(0), ev(1));
-        case 'ewma': {
-          const w = ev(0);
-          const old = ev(1);
-          const sample = ev(2);
-          return w * sample + (1 - w) * old;
-        }
-        case '<': return b(ev(0) < ev(1));
-        case '<=': return b(ev(0) <= ev(1));
-        case '>': return b(ev(0) > ev(1));
-        case '>=': return b(ev(0) >= ev(1));
-        case '==': return b(ev(0) === ev(1));
-        case '!=': return b(ev(0) !== ev(1));
-        // and/or/if evaluate only what they need, as the generated code does.
-        case 'and': return truth(ev(0)) ? b(truth(ev(1))) : 0;
-        case 'or': return truth(ev(0)) ? 1 : b(truth(ev(1)));
-        case 'not': return b(!truth(ev(0)));
-        case 'if': return truth(ev(0)) ? ev(1) : ev(2);
-      }
-    }
+    case 'op':
+      return operate(e.op, e.args, inst, banks);
   }
+}
+
+function operate(op: Op, a: readonly CExpr[], inst: Instance, banks: readonly Float64Array[]): number {
+  switch (op) {
+    case '+': return evaluate(a[0]!, inst, banks) + evaluate(a[1]!, inst, banks);
+    case '-': return evaluate(a[0]!, inst, banks) - evaluate(a[1]!, inst, banks);
+    case '*': return evaluate(a[0]!, inst, banks) * evaluate(a[1]!, inst, banks);
+    case 'neg': return -evaluate(a[0]!, inst, banks);
+    case '/':
+    case '%': {
+      // Both operands are evaluated (their own divisions count), then a zero divisor gives 0.
+      const x = evaluate(a[0]!, inst, banks);
+      const y = evaluate(a[1]!, inst, banks);
+      if (y === 0) {
+        inst.divByZero++;
+        return 0;
+      }
+      return op === '/' ? x / y : x % y;
+    }
+    case 'min': return Math.min(evaluate(a[0]!, inst, banks), evaluate(a[1]!, inst, banks));
+    case 'max': return Math.max(evaluate(a[0]!, inst, banks), evaluate(a[1]!, inst, banks));
+    case 'ewma': {
+      const w = evaluate(a[0]!, inst, banks);
+      const old = evaluate(a[1]!, inst, banks);
+      const sample = evaluate(a[2]!, inst, banks);
+      return w * sample + (1 - w) * old;
+    }
+    case '<': return bit(evaluate(a[0]!, inst, banks) < evaluate(a[1]!, inst, banks));
+    case '<=': return bit(evaluate(a[0]!, inst, banks) <= evaluate(a[1]!, inst, banks));
+    case '>': return bit(evaluate(a[0]!, inst, banks) > evaluate(a[1]!, inst, banks));
+    case '>=': return bit(evaluate(a[0]!, inst, banks) >= evaluate(a[1]!, inst, banks));
+    case '==': return bit(evaluate(a[0]!, inst, banks) === evaluate(a[1]!, inst, banks));
+    case '!=': return bit(evaluate(a[0]!, inst, banks) !== evaluate(a[1]!, inst, banks));
+    // and/or/if evaluate only what they need, as the generated code does.
+    case 'and': return truth(evaluate(a[0]!, inst, banks)) ? bit(truth(evaluate(a[1]!, inst, banks))) : 0;
+    case 'or': return truth(evaluate(a[0]!, inst, banks)) ? 1 : bit(truth(evaluate(a[1]!, inst, banks)));
+    case 'not': return bit(!truth(evaluate(a[0]!, inst, banks)));
+    case 'if': return truth(evaluate(a[0]!, inst, banks)) ? evaluate(a[1]!, inst, banks) : evaluate(a[2]!, inst, banks);
+  }
+}
+
+function bit(x: boolean): number {
+  return x ? 1 : 0;
 }
 
 export function interpreter(p: CheckedProgram): RunFn {
