@@ -1,0 +1,50 @@
+// Reads the peer's BEP 3 handshake from a fresh socket (bounded by a timeout) and hands back the
+// parser, which may already hold the bytes that followed. The socket is paused on success so no
+// data is lost before the connection's owner attaches its own listener.
+import type { Socket } from 'node:net';
+import type { Handshake } from '../wire/handshake.js';
+import { WireParser } from '../wire/parser.js';
+
+export interface HandshakeResult {
+  handshake: Handshake;
+  parser: WireParser;
+}
+
+export function readHandshake(socket: Socket, timeoutMs: number, maxMessageBytes?: number): Promise<HandshakeResult> {
+  const parser = new WireParser({ handshake: true, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (err: Error | null, hs?: Handshake): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('end', onClose);
+      if (err) {
+        reject(err);
+      } else {
+        socket.pause();
+        resolve({ handshake: hs!, parser });
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      parser.push(chunk);
+      try {
+        const item = parser.next();
+        if (item && item.id === 'handshake') finish(null, item.handshake);
+      } catch (err) {
+        finish(err instanceof Error ? err : new Error(String(err)));
+      }
+    };
+    const onError = (err: Error): void => finish(err);
+    const onClose = (): void => finish(new Error('connection closed during the handshake'));
+    const timer = setTimeout(() => finish(new Error(`no handshake within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('data', onData);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('end', onClose);
+    socket.resume();
+  });
+}

@@ -1,0 +1,42 @@
+// What a peer connection needs from the torrent it belongs to, and from the session around it.
+// Torrent implements PeerOwner; Session provides the EngineContext.
+import type { Bitfield } from '../storage/bitfield.js';
+import type { FlowEventSink } from '../flow/flow-api.js';
+import type { Pacer, TokenBucket } from '../flow/token-bucket.js';
+import type { Picker } from '../swarm/picker.js';
+import type { Peer } from './peer.js';
+
+export interface EngineContext {
+  /** The control plane's sink, or null (then no events are built at all). */
+  readonly sink: FlowEventSink | null;
+  /** Shared Event bank, rewritten before each sink call. */
+  readonly eventBank: Float64Array;
+  /** Global caps (rate 0 = none). */
+  readonly upBucket: TokenBucket;
+  readonly downBucket: TokenBucket;
+  readonly pacer: Pacer;
+  readonly clientName: string;
+  readonly listenPort: number;
+  log(message: string): void;
+}
+
+export interface PeerOwner {
+  readonly context: EngineContext;
+  readonly infoHash: Buffer;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalBytes: number;
+  readonly have: Bitfield;
+  readonly picker: Picker;
+  readonly torrentStats: Float64Array;
+  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /** A block arrived (requested or not); the owner stores it and cancels duplicates in end-game. */
+  onBlock(peer: Peer, index: number, begin: number, block: Buffer): void;
+  /** Top the peer's requests up to its window. */
+  fillRequests(peer: Peer): void;
+  onPeerInterest(peer: Peer): void;
+  /** The peer's piece set grew (bitfield, have, have-all). */
+  onPeerPieces(peer: Peer): void;
+  onPeerClosed(peer: Peer, reason: string): void;
+  onTransfer(sent: number, recv: number, nowUs: number): void;
+}

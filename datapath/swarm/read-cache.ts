@@ -1,0 +1,52 @@
+// Whole pieces read once and served block by block: one disk read per piece instead of one per
+// 16 KiB block, and peers downloading the same pieces share it. Bounded LRU by bytes; pieces larger
+// than `maxPieceBytes` are read block by block instead.
+
+export interface BlockReader {
+  readBlock(piece: number, begin: number, length: number): Promise<Buffer>;
+  pieceLength(piece: number): number;
+}
+
+export class PieceReadCache {
+  private readonly pieces = new Map<number, Promise<Buffer>>();
+  private bytes = 0;
+
+  constructor(
+    private readonly storage: BlockReader,
+    private readonly maxBytes = 32 * 1024 * 1024,
+    private readonly maxPieceBytes = 4 * 1024 * 1024,
+  ) {}
+
+  async read(piece: number, begin: number, length: number): Promise<Buffer> {
+    const plen = this.storage.pieceLength(piece);
+    if (plen > this.maxPieceBytes) return this.storage.readBlock(piece, begin, length);
+    let p = this.pieces.get(piece);
+    if (p) {
+      // LRU: most recently used last.
+      this.pieces.delete(piece);
+      this.pieces.set(piece, p);
+    } else {
+      p = this.storage.readBlock(piece, 0, plen);
+      this.pieces.set(piece, p);
+      this.bytes += plen;
+      p.catch(() => this.drop(piece, p!));
+      while (this.bytes > this.maxBytes && this.pieces.size > 1) {
+        const [oldest, op] = this.pieces.entries().next().value!;
+        this.drop(oldest, op);
+      }
+    }
+    const buf = await p;
+    return buf.subarray(begin, begin + length);
+  }
+
+  clear(): void {
+    this.pieces.clear();
+    this.bytes = 0;
+  }
+
+  private drop(piece: number, p: Promise<Buffer>): void {
+    if (this.pieces.get(piece) !== p) return;
+    this.pieces.delete(piece);
+    this.bytes -= this.storage.pieceLength(piece);
+  }
+}

@@ -1,0 +1,461 @@
+// One torrent in a session: its storage, picker, peers, the standard choker, peer discovery
+// (trackers and given addresses) and its swarm totals (the Torrent bank).
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Metainfo } from '../metainfo/metainfo.js';
+import type { Storage } from '../storage/storage.js';
+import type { Bitfield } from '../storage/bitfield.js';
+import { Announcer, type PeerAddress } from '../tracker/announcer.js';
+import { TORRENT, TORRENT_BANK_SIZE } from '../program/schema.js';
+import { RateMeter } from '../flow/rate-meter.js';
+import { monoUs } from '../flow/clock.js';
+import { BLOCK_SIZE } from '../wire/messages.js';
+import type { WireParser } from '../wire/parser.js';
+import type { Handshake } from '../wire/handshake.js';
+import { Peer } from '../peer/peer.js';
+import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
+import { Picker, blockKey } from './picker.js';
+import { decideChokes } from './choker.js';
+import { PieceReadCache } from './read-cache.js';
+
+const RECHOKE_US = 10_000_000;
+const OPTIMISTIC_US = 30_000_000;
+/** Hash failures a peer may cause before it is banned. */
+const BAN_AFTER_FAILURES = 3;
+
+export interface TorrentOptions {
+  /** Keep seeding once complete (informational for callers; a torrent always serves what it has). */
+  seed?: boolean;
+  /** Addresses to dial, besides the trackers' peers. */
+  peers?: PeerAddress[];
+  /** Announce to the metainfo's trackers (default true). */
+  announce?: boolean;
+  maxPeers?: number;
+  uploadSlots?: number;
+}
+
+/** What the torrent asks of its session (dialing, flow ids, bans, the peer id). */
+export interface TorrentHost {
+  readonly context: EngineContext;
+  readonly peerId: Buffer;
+  nextFlowId(): number;
+  dial(torrent: Torrent, addr: PeerAddress): void;
+  isBanned(blameKey: string): boolean;
+  blame(blameKey: string): number;
+}
+
+interface Candidate {
+  addr: PeerAddress;
+  connecting: boolean;
+  connected: boolean;
+  failures: number;
+  nextTryMs: number;
+}
+
+export interface TorrentProgress {
+  infoHashHex: string;
+  name: string;
+  haveBytes: number;
+  totalBytes: number;
+  piecesHave: number;
+  pieceCount: number;
+  downloadedBytes: number;
+  uploadedBytes: number;
+  rateInBps: number;
+  rateOutBps: number;
+  peers: number;
+  seeds: number;
+  complete: boolean;
+}
+
+export class Torrent extends EventEmitter implements PeerOwner {
+  readonly infoHash: Buffer;
+  readonly infoHashHex: string;
+  readonly pieceCount: number;
+  readonly pieceLength: number;
+  readonly totalBytes: number;
+  readonly have: Bitfield;
+  readonly picker: Picker;
+  readonly torrentStats = new Float64Array(TORRENT_BANK_SIZE);
+  readonly peers = new Set<Peer>();
+  readonly context: EngineContext;
+  uploaded = 0;
+  downloaded = 0;
+  wasted = 0;
+  hashFailures = 0;
+  private readonly rateIn = new RateMeter();
+  private readonly rateOut = new RateMeter();
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly cache: PieceReadCache;
+  private readonly maxPeers: number;
+  private readonly slots: number;
+  private optimistic: number | null = null;
+  private lastRechokeUs = 0;
+  private lastOptimisticUs = 0;
+  private announcer: Announcer | null = null;
+  private downWake = false;
+  private closed = false;
+  private completeSignalled: boolean;
+
+  constructor(
+    private readonly host: TorrentHost,
+    readonly meta: Metainfo,
+    readonly storage: Storage,
+    readonly opts: TorrentOptions = {},
+  ) {
+    super();
+    this.context = host.context;
+    this.infoHash = meta.infoHash;
+    this.infoHashHex = meta.infoHashHex;
+    this.pieceCount = meta.pieceCount;
+    this.pieceLength = meta.pieceLength;
+    this.totalBytes = meta.totalBytes;
+    this.have = storage.have;
+    this.picker = new Picker(this.have, meta.pieceLength, meta.lastPieceLength);
+    this.cache = new PieceReadCache(storage);
+    this.maxPeers = opts.maxPeers ?? 50;
+    this.slots = opts.uploadSlots ?? 4;
+    this.completeSignalled = this.have.complete();
+    for (const a of opts.peers ?? []) this.addPeer(a);
+    this.updateStats(monoUs());
+  }
+
+  get complete(): boolean {
+    return this.have.complete();
+  }
+
+  get name(): string {
+    return this.meta.name;
+  }
+
+  bytesLeft(): number {
+    return this.storage.bytesLeft();
+  }
+
+  /** Starts announcing (if the metainfo names trackers and announcing is on) and dialing. */
+  start(): void {
+    if (this.opts.announce !== false && this.meta.announce.length > 0) {
+      const a = new Announcer({
+        tiers: this.meta.announce,
+        infoHash: this.infoHash,
+        peerId: this.host.peerId,
+        port: this.context.listenPort,
+        stats: () => ({ uploaded: this.uploaded, downloaded: this.downloaded, left: this.bytesLeft() }),
+        numwant: this.maxPeers,
+        log: (m) => this.context.log(`${this.name}: ${m}`),
+      });
+      a.on('peers', (peers: PeerAddress[]) => {
+        for (const p of peers) this.addPeer(p);
+        this.connectMore(Date.now());
+      });
+      a.on('warning', (msg: string, url: string) => this.emit('warning', `tracker ${url}: ${msg}`));
+      this.announcer = a;
+      a.start();
+    }
+    this.connectMore(Date.now());
+  }
+
+  /** Adds an address to dial. */
+  addPeer(addr: PeerAddress): void {
+    if (this.closed || !addr.port) return;
+    const key = `${addr.host}:${addr.port}`;
+    if (this.candidates.has(key)) return;
+    const self = this.context.listenPort === addr.port && (addr.host === '127.0.0.1' || addr.host === 'localhost' || addr.host === '0.0.0.0');
+    if (self) return;
+    this.candidates.set(key, { addr, connecting: false, connected: false, failures: 0, nextTryMs: 0 });
+  }
+
+  /** A connection finished its handshake for this torrent: make it a peer, or refuse it. */
+  attach(socket: Socket, parser: WireParser, hs: Handshake, incoming: boolean, dialed?: PeerAddress): Peer | null {
+    const refuse = (why: string): null => {
+      this.context.log(`${this.name}: refused ${socket.remoteAddress}:${socket.remotePort}: ${why}`);
+      socket.destroy();
+      return null;
+    };
+    if (this.closed) return refuse('torrent closed');
+    if (hs.peerId.equals(this.host.peerId)) return refuse('connected to ourselves');
+    const blame = `${socket.remoteAddress ?? '?'}|${hs.peerId.toString('hex')}`;
+    if (this.host.isBanned(blame)) return refuse('banned for sending bad data');
+    if (this.peers.size >= this.maxPeers) return refuse('too many peers');
+    for (const p of this.peers) if (p.info.peerId.equals(hs.peerId)) return refuse('already connected to this peer id');
+    const peer = new Peer(this, socket, parser, hs, this.host.nextFlowId(), incoming);
+    if (dialed) this.candidates.get(`${dialed.host}:${dialed.port}`)!.connected = true;
+    peer.dialed = dialed ? `${dialed.host}:${dialed.port}` : undefined;
+    this.peers.add(peer);
+    peer.start();
+    if (!peer.closed) {
+      const sink = this.context.sink;
+      if (sink) {
+        peer.refreshStats(monoUs());
+        try {
+          sink.flowOpened(peer);
+        } catch (err) {
+          this.context.log(`flow sink failed on open: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+      this.updateStats(monoUs());
+    }
+    return peer.closed ? null : peer;
+  }
+
+  dialFailed(addr: PeerAddress, why: string): void {
+    const c = this.candidates.get(`${addr.host}:${addr.port}`);
+    if (!c) return;
+    c.connecting = false;
+    c.failures++;
+    c.nextTryMs = Date.now() + Math.min(300_000, 5_000 * 2 ** Math.min(c.failures, 6));
+    this.context.log(`${this.name}: could not connect to ${addr.host}:${addr.port}: ${why}`);
+  }
+
+  // ---- PeerOwner ----
+
+  readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+    return this.cache.read(index, begin, length);
+  }
+
+  onTransfer(sent: number, recv: number, nowUs: number): void {
+    if (sent) {
+      this.uploaded += sent;
+      this.rateOut.add(sent, nowUs);
+    }
+    if (recv) {
+      this.downloaded += recv;
+      this.rateIn.add(recv, nowUs);
+    }
+  }
+
+  fillRequests(peer: Peer): void {
+    if (!peer.canRequest || this.have.complete()) return;
+    const now = monoUs();
+    let want = peer.windowSize(now) - peer.outstanding.size;
+    if (want <= 0) return;
+    const down = this.context.downBucket;
+    if (down.rateBps > 0) {
+      // The download cap paces our requests: ask only for what the credit covers.
+      const credit = down.creditBytes(now);
+      want = Math.min(want, Math.floor(credit / BLOCK_SIZE));
+      if (want <= 0) {
+        this.scheduleDownWake(down.delayUs(BLOCK_SIZE, now));
+        return;
+      }
+    }
+    const out = peer.pickBuffer;
+    this.picker.pick(peer, want, out);
+    if (out.length === 0) return;
+    if (down.rateBps > 0) {
+      let bytes = 0;
+      for (const b of out) bytes += b.length;
+      down.consume(bytes, now);
+    }
+    peer.sendRequests(out);
+  }
+
+  private scheduleDownWake(delayUs: number): void {
+    if (this.downWake) return;
+    this.downWake = true;
+    this.context.pacer.after(Math.max(delayUs, 1000), () => {
+      this.downWake = false;
+      for (const p of this.peers) this.fillRequests(p);
+    });
+  }
+
+  onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
+    const r = this.picker.receive(index, begin, block, peer.blameKey);
+    if (r === 'dup') {
+      this.wasted += block.length;
+      return;
+    }
+    if (this.picker.inEndgame) {
+      const key = blockKey(index, begin);
+      for (const p of this.peers) if (p !== peer) p.cancelIfOutstanding(key);
+    }
+    if (r === null) return;
+    const piece = r;
+    this.storage.writePiece(piece.index, piece.data).then(
+      (ok) => {
+        this.picker.finished(piece.index, ok);
+        if (ok) this.pieceVerified(piece.index);
+        else this.hashFailed(piece.index, piece.contributors);
+      },
+      (err: unknown) => {
+        this.picker.finished(piece.index, false);
+        const msg = `writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`;
+        this.context.log(`${this.name}: ${msg}`);
+        this.emit('warning', msg);
+        this.refillAll();
+      },
+    );
+  }
+
+  onPeerInterest(peer: Peer): void {
+    if (peer.externallyControlled) return;
+    if (peer.peerInterested && peer.amChoking) {
+      // A free slot is given at once rather than at the next rechoke.
+      let unchoked = 0;
+      for (const p of this.peers) if (!p.amChoking && p.peerInterested && !p.externallyControlled) unchoked++;
+      if (unchoked < this.slots + 1) peer.unchoke();
+    }
+  }
+
+  onPeerPieces(peer: Peer): void {
+    if (this.have.complete() && peer.isSeed) peer.close('both sides are seeds');
+  }
+
+  onPeerClosed(peer: Peer, reason: string): void {
+    this.peers.delete(peer);
+    this.context.log(`${this.name}: dropped ${peer.label}${peer.peerClient ? ` (${peer.peerClient})` : ''}: ${reason}`);
+    const dialed = peer.dialed;
+    if (dialed) {
+      const c = this.candidates.get(dialed);
+      if (c) {
+        c.connected = false;
+        c.connecting = false;
+        c.failures++;
+        c.nextTryMs = Date.now() + Math.min(300_000, 5_000 * 2 ** Math.min(c.failures, 6));
+      }
+    }
+    if (this.optimistic === peer.info.flowId) this.optimistic = null;
+    const sink = this.context.sink;
+    if (sink) {
+      try {
+        sink.flowClosed(peer, reason);
+      } catch (err) {
+        this.context.log(`flow sink failed on close: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.emit('peer-closed', peer, reason);
+    if (!this.closed) this.refillAll();
+  }
+
+  // ---- pieces ----
+
+  private pieceVerified(index: number): void {
+    for (const p of this.peers) p.sendHave(index);
+    this.updateStats(monoUs());
+    this.emit('piece', index);
+    if (this.have.complete() && !this.completeSignalled) {
+      this.completeSignalled = true;
+      this.cache.clear();
+      for (const p of this.peers) {
+        p.setInterested(false);
+        if (p.isSeed) p.close('both sides are seeds');
+      }
+      this.announcer?.completed();
+      this.emit('complete');
+      this.rechoke(true);
+      return;
+    }
+    this.refillAll();
+  }
+
+  private hashFailed(index: number, contributors: Set<string>): void {
+    this.hashFailures++;
+    const msg = `piece ${index} failed its hash check (from ${[...contributors].map((c) => c.split('|')[0]).join(', ')})`;
+    this.context.log(`${this.name}: ${msg}`);
+    this.emit('warning', msg);
+    for (const key of contributors) {
+      if (this.host.blame(key) >= BAN_AFTER_FAILURES) {
+        for (const p of this.peers) if (p.blameKey === key) p.close(`banned after ${BAN_AFTER_FAILURES} pieces failed their hash check`);
+      }
+    }
+    this.refillAll();
+  }
+
+  private refillAll(): void {
+    for (const p of this.peers) this.fillRequests(p);
+  }
+
+  // ---- periodic work ----
+
+  /** Once a second (from the session): peers' timers, choking, dialing, stats. */
+  tick(nowMs: number, nowUs: number): void {
+    if (this.closed) return;
+    for (const p of this.peers) p.tick(nowMs, nowUs);
+    const rotate = nowUs - this.lastOptimisticUs >= OPTIMISTIC_US;
+    if (rotate || nowUs - this.lastRechokeUs >= RECHOKE_US) this.rechoke(rotate);
+    this.connectMore(nowMs);
+    this.refillAll();
+    this.updateStats(nowUs);
+    this.emit('tick', this.progress(nowUs));
+  }
+
+  /** The standard choker over the flows nobody else controls. */
+  rechoke(rotateOptimistic: boolean): void {
+    const now = monoUs();
+    this.lastRechokeUs = now;
+    if (rotateOptimistic) this.lastOptimisticUs = now;
+    const mine = [...this.peers].filter((p) => !p.externallyControlled && !p.closed);
+    const decision = decideChokes(
+      mine.map((p) => ({ key: p.info.flowId, interested: p.peerInterested, snubbed: p.snubbed, rateIn: p.rateInBps(now), bytesSent: p.bytesSent })),
+      { slots: this.slots, seeding: this.have.complete(), optimistic: rotateOptimistic ? null : this.optimistic },
+    );
+    this.optimistic = decision.optimistic;
+    for (const p of mine) {
+      if (decision.unchoke.has(p.info.flowId)) p.unchoke();
+      else if (p.peerInterested) p.choke();
+    }
+  }
+
+  private connectMore(nowMs: number): void {
+    if (this.closed) return;
+    let busy = this.peers.size;
+    for (const c of this.candidates.values()) if (c.connecting) busy++;
+    for (const c of this.candidates.values()) {
+      if (busy >= this.maxPeers) break;
+      if (c.connecting || c.connected || c.nextTryMs > nowMs) continue;
+      c.connecting = true;
+      busy++;
+      this.host.dial(this, c.addr);
+    }
+  }
+
+  /** Called by the session once a dialed connection becomes a peer or fails. */
+  dialDone(addr: PeerAddress): void {
+    const c = this.candidates.get(`${addr.host}:${addr.port}`);
+    if (c) c.connecting = false;
+  }
+
+  private updateStats(nowUs: number): void {
+    const s = this.torrentStats;
+    s[TORRENT.rate_out] = this.rateOut.rate(nowUs);
+    s[TORRENT.rate_in] = this.rateIn.rate(nowUs);
+    s[TORRENT.peers] = this.peers.size;
+    let unchoked = 0;
+    for (const p of this.peers) if (!p.amChoking) unchoked++;
+    s[TORRENT.unchoked] = unchoked;
+    s[TORRENT.left_bytes] = this.bytesLeft();
+    s[TORRENT.seeding] = this.have.complete() ? 1 : 0;
+  }
+
+  progress(nowUs = monoUs()): TorrentProgress {
+    let seeds = 0;
+    for (const p of this.peers) if (p.isSeed) seeds++;
+    return {
+      infoHashHex: this.infoHashHex,
+      name: this.name,
+      haveBytes: this.storage.bytesHave(),
+      totalBytes: this.totalBytes,
+      piecesHave: this.have.count(),
+      pieceCount: this.pieceCount,
+      downloadedBytes: this.downloaded,
+      uploadedBytes: this.uploaded,
+      rateInBps: this.rateIn.rate(nowUs),
+      rateOutBps: this.rateOut.rate(nowUs),
+      peers: this.peers.size,
+      seeds,
+      complete: this.have.complete(),
+    };
+  }
+
+  /** Drops every peer, tells the trackers we stopped (bounded), closes storage. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of [...this.peers]) p.close('torrent closed');
+    const stops: Promise<unknown>[] = [];
+    if (this.announcer) stops.push(this.announcer.stop().catch(() => undefined));
+    await Promise.all(stops);
+    this.cache.clear();
+    await this.storage.close();
+  }
+}
