@@ -28,7 +28,7 @@ describe('ccp-bt tracker', () => {
     writeFileSync(join(dir, 'allowed.txt'), `# torrents we serve\n${ih.toString('hex')}\n`);
     const child = procs.start(process.execPath, [bin, 'tracker', '--verbose', '--interval', '5', '--whitelist', join(dir, 'allowed.txt')]);
     const out = (): string => procs.output.get(child) ?? '';
-    const urls = await waitFor(() => /http: (\S+)\nudp: (\S+)\n/.exec(out()), 20_000, 'the tracker URLs');
+    const urls = await waitFor(() => /http: (\S+)\nudp: (\S+)\n/.exec(out()) ?? undefined, 20_000, 'the tracker URLs');
     const [, httpUrl, udpUrl] = urls;
     const base = { infoHash: ih, uploaded: 0, downloaded: 0, left: 0, event: 'started' as const, key: 1 };
     const a = await announceHttp(httpUrl!, { ...base, peerId: randomId(), port: 8001 });
