@@ -1,6 +1,7 @@
 // The agent: serves any number of datapaths on one AgentServer, one DatapathSession each, all running
 // the same algorithm module with the same parameters.
 import type { AgentServer, Channel } from '../protocol/transport.js';
+import { DEFAULT_HEARTBEAT_MS } from '../protocol/handshake.js';
 import type { AlgorithmModule } from './api.js';
 import { DatapathSession, type AgentStats } from './datapath-session.js';
 import { Params } from './params.js';
@@ -16,7 +17,7 @@ export interface AgentOptions {
   readonly swarmTickMs?: number;
 }
 
-export const DEFAULT_HEARTBEAT_MS = 1000;
+export { DEFAULT_HEARTBEAT_MS };
 
 export class Agent {
   readonly stats: AgentStats = { flows: 0, reports: 0, staleReports: 0, errors: 0, algorithmFailures: 0 };

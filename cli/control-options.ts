@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { FlowSource } from '../datapath/flow/flow-api.js';
 import { ControlHost } from '../datapath/control/control-host.js';
-import { Agent } from '../agent/agent.js';
+import { Agent, DEFAULT_HEARTBEAT_MS } from '../agent/agent.js';
 import { Params } from '../agent/params.js';
 import { checkAlgorithmParams, loadAlgorithm } from '../agent/load-algorithm.js';
 import { createInprocAgentServer } from '../protocol/inproc-transport.js';
@@ -37,7 +37,7 @@ export function addControlOptions(cmd: Command): Command {
     .option('--set <key=value>', 'algorithm parameter for --alg (repeatable)', collect, [])
     .option('--socket-dir <dir>', 'socket directory for --ipc unix (default: per-user, 0700)')
     .option('--agent-socket <path>', 'the agent socket for --ipc unix (default <socket-dir>/agent.sock)')
-    .option('--heartbeat <ms>', 'heartbeat of the in-process agent (--alg), ms', '1000')
+    .option('--heartbeat <ms>', 'heartbeat of the in-process agent (--alg), ms', String(DEFAULT_HEARTBEAT_MS))
     .option('--agent-timeout <ms>', 'agent silence before flows return to the standard policy, ms (default 3 × heartbeat)')
     .option('--tick <ms>', 'period of the program tick that lets quiet flows report, ms', '100');
 }
@@ -57,7 +57,7 @@ export async function startControl(source: FlowSource, opts: ControlOptions, nam
     if ((opts.set ?? []).length > 0) throw new Error('--set is for an algorithm: give --alg NAME too (or pass --set to ccp-bt connect)');
     return async () => {};
   }
-  const heartbeatMs = msOption(opts.heartbeat, '--heartbeat', 1, 60_000) ?? 1000;
+  const heartbeatMs = msOption(opts.heartbeat, '--heartbeat', 1, 60_000) ?? DEFAULT_HEARTBEAT_MS;
   const agentTimeoutMs = msOption(opts.agentTimeout, '--agent-timeout', 1, 600_000);
   const tickMs = msOption(opts.tick, '--tick', 5, 60_000) ?? 100;
 

@@ -19,6 +19,7 @@ import {
 } from '../../protocol/messages.js';
 import type { Channel } from '../../protocol/transport.js';
 import { MAX_FIELDS } from '../../protocol/limits.js';
+import { HELLO_RETRY_MS, fallbackAfterMs } from '../../protocol/handshake.js';
 import { EVENT, EVENT_BANK_SIZE } from '../program/schema.js';
 import { nowMs, nowUs } from './clock.js';
 import { compileForDatapath, type CompiledProgram } from './compiled-program.js';
@@ -91,7 +92,7 @@ export class ControlHost implements FlowEventSink {
     const list = Array.isArray(channels) ? channels : [channels as Channel];
     this.links = list.map((channel, index) => ({ channel, index, errors: new ErrorLimiter() }));
     this.tickMs = Math.max(5, opts.tickMs ?? 100);
-    this.helloMs = Math.max(10, opts.helloMs ?? 1000);
+    this.helloMs = Math.max(10, opts.helloMs ?? HELLO_RETRY_MS);
     this.torrentReportMs = opts.torrentReportMs ?? 1000;
     this.maxPrograms = opts.maxPrograms ?? 1024;
     this.log = opts.log ?? ((line) => process.stderr.write(`control: ${line}\n`));
@@ -304,7 +305,7 @@ export class ControlHost implements FlowEventSink {
     }
     this.attached = link;
     this.stats.attaches++;
-    this.timeoutMs = this.opts.agentTimeoutMs ?? 3 * hb;
+    this.timeoutMs = this.opts.agentTimeoutMs ?? fallbackAfterMs(hb);
     this.lastHeardMs = nowMs();
     this.lastTorrentReportMs = 0;
     // The source is the truth about live flows (a flow may have opened while nobody listened).
