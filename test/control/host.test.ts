@@ -49,18 +49,30 @@ function start(mod: AlgorithmModule, params: string[] = [], hostOpts: { agentTim
   return { source, host, agent, logs };
 }
 
+interface SumReport {
+  sent: number;
+  count: number;
+  programId: number;
+  epoch: number;
+  timeUs: number;
+}
+
+interface RecordingAlg extends Algorithm<SumReport> {
+  reports: SumReport[];
+}
+
 /** A module whose instances the test can reach. */
-function recordingModule(opts: { program?: string; onReport?: (alg: Recording, r: { sent: number; count: number }) => void; initial?: Record<string, number | boolean> } = {}) {
+function recordingModule(opts: { program?: string; onReport?: (alg: RecordingAlg, r: SumReport) => void; initial?: Record<string, number | boolean> } = {}) {
   const instances: Recording[] = [];
-  class Recording extends Algorithm<{ sent: number; count: number }> {
-    reports: ({ sent: number; count: number } & { programId: number; epoch: number })[] = [];
+  class Recording extends Algorithm<SumReport> {
+    reports: SumReport[] = [];
     errors: AgentError[] = [];
     closed = false;
     onCreate(): void {
       instances.push(this);
       this.datapath.install(opts.program ?? SUM_PROGRAM, opts.initial ?? { Rate: 12_345 });
     }
-    onReport(r: { sent: number; count: number; programId: number; epoch: number }): void {
+    onReport(r: SumReport): void {
       this.reports.push(r);
       opts.onReport?.(this, r);
     }
