@@ -1,10 +1,9 @@
 // The BEP 10 extension handshake (extended message id 0): a bencoded dictionary. We send `m` (no
 // extensions of our own yet), `v`, `reqq`, and `p` when listening; we read theirs defensively.
-// @ts-ignore -- the bencode package ships no type declarations; typed by the cast below.
-import bencodeUntyped from 'bencode';
+// Decoding goes through the strict checker: the bencode package alone can loop forever on hostile
+// input (a negative string length), and this payload comes straight from a peer.
+import { decodeBencode, encodeBencode } from '../metainfo/bencode.js';
 import { WireError } from './messages.js';
-
-const bencode = bencodeUntyped as { encode(v: unknown): Uint8Array; decode(b: Uint8Array): unknown };
 
 export interface ExtensionHandshake {
   /** Extension name → the id the peer wants for it (0 = disabled). */
@@ -17,7 +16,7 @@ export interface ExtensionHandshake {
 export function encodeExtensionHandshake(opts: { client: string; reqq: number; listenPort?: number; m?: Record<string, number> }): Buffer {
   const dict: Record<string, unknown> = { m: opts.m ?? {}, v: opts.client, reqq: opts.reqq };
   if (opts.listenPort) dict.p = opts.listenPort;
-  return Buffer.from(bencode.encode(dict));
+  return encodeBencode(dict as Parameters<typeof encodeBencode>[0]);
 }
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
@@ -26,7 +25,7 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 export function parseExtensionHandshake(payload: Uint8Array): ExtensionHandshake {
   let dict: unknown;
   try {
-    dict = bencode.decode(payload);
+    dict = decodeBencode(payload);
   } catch (err) {
     throw new WireError(`extension handshake is not valid bencode: ${err instanceof Error ? err.message : String(err)}`);
   }
