@@ -89,7 +89,8 @@ export class TyrantFlow extends Algorithm<TyrantReport> {
    * if we gave it the whole round and it choked us although it has what we want.
    */
   endRound(roundStartMs: number): void {
-    if (this.choked) return; // it got nothing from us: nothing to learn about its price
+    // Only a round in which it had our upload throughout says anything about its price.
+    if (this.choked || this.unchokedSinceMs > roundStartMs) return;
     if (!this.peerChoking) {
       this.reciprocatedRounds++;
       if (this.reciprocatedRounds >= this.cfg.trimAfter) {
@@ -98,7 +99,7 @@ export class TyrantFlow extends Algorithm<TyrantReport> {
       }
     } else {
       this.reciprocatedRounds = 0;
-      if (this.amInterested && this.unchokedSinceMs <= roundStartMs) {
+      if (this.amInterested) {
         this.upBps = this.clampUp(this.upNeedBps() * this.cfg.raise);
         this.raises++;
       }
