@@ -1,5 +1,5 @@
 // npm run bench:dsl — events per second for a 10-statement, two-clause datapath program, compiled
-// (generated code) and interpreted, against the same logic hand-written in TypeScript, in one run.
+// (generated code), as a tree of closures and interpreted, against the same logic hand-written in TypeScript, in one run.
 // Rounds are interleaved and medians taken so a noisy neighbour hurts every form alike.
 import { compile, type Instance, type Program } from '../dsl/index.js';
 import { DATAPATH_SCHEMA, EVENT, FLOW, FLOW_BANK_SIZE, EVENT_BANK_SIZE, TORRENT_BANK_SIZE } from '../datapath/program/schema.js';
@@ -20,13 +20,14 @@ const SOURCE = `
   (report))
 `;
 
-function build(mode: 'generated' | 'interpreted'): Program {
+function build(mode: 'generated' | 'closures' | 'interpreted'): Program {
   const r = compile(SOURCE, DATAPATH_SCHEMA, { mode });
   if (!r.ok) throw new Error(r.errors.map((e) => e.message).join('\n'));
   return r.program;
 }
 const generated = build('generated');
 const interpreted = build('interpreted');
+const closureTree = build('closures');
 
 // Register indices of the same program, for the hand-written version.
 const P = generated;
@@ -116,6 +117,15 @@ function loopInterpreted(n: number): number {
   }
   return reports;
 }
+function loopClosures(n: number): number {
+  const inst = closureTree.newInstance();
+  let reports = 0;
+  for (let i = 0; i < n; i++) {
+    setEvent(i);
+    if (closureTree.run(inst, banks)) reports++;
+  }
+  return reports;
+}
 function loopHand(n: number): number {
   const inst = generated.newInstance();
   let reports = 0;
@@ -140,13 +150,16 @@ function agree(): void {
   const a = generated.newInstance();
   const b = interpreted.newInstance();
   const c = generated.newInstance();
+  const d = closureTree.newInstance();
   for (let i = 0; i < 50_000; i++) {
     setEvent(i);
     const ra = generated.run(a, banks);
     const rb = interpreted.run(b, banks);
     const rc = handWritten(c, banks);
-    if (ra !== rb || ra !== rc || (ra && (a.report.join() !== b.report.join() || a.report.join() !== c.report.join()))) {
-      throw new Error(`forms disagree at event ${i}: ${a.report.join()} / ${b.report.join()} / ${c.report.join()}`);
+    const rd = closureTree.run(d, banks);
+    const same = a.report.join() === b.report.join() && a.report.join() === c.report.join() && a.report.join() === d.report.join();
+    if (ra !== rb || ra !== rc || ra !== rd || (ra && !same)) {
+      throw new Error(`forms disagree at event ${i}: ${a.report.join()} / ${b.report.join()} / ${c.report.join()} / ${d.report.join()}`);
     }
   }
 }
@@ -171,20 +184,23 @@ for (let w = 0; w < 3; w++) {
   loopGenerated(N_FAST);
   loopHand(N_FAST);
   loopInterpreted(N_SLOW);
+  loopClosures(N_SLOW);
   loopEmpty(N_FAST);
 }
 const ROUNDS = 9;
-const res = { generated: [] as number[], hand: [] as number[], interpreted: [] as number[], empty: [] as number[] };
+const res = { generated: [] as number[], hand: [] as number[], interpreted: [] as number[], closures: [] as number[], empty: [] as number[] };
 for (let r = 0; r < ROUNDS; r++) {
   res.generated.push(time(loopGenerated, N_FAST));
   res.hand.push(time(loopHand, N_FAST));
   res.interpreted.push(time(loopInterpreted, N_SLOW));
+  res.closures.push(time(loopClosures, N_SLOW));
   res.empty.push(time(loopEmpty, N_FAST));
 }
 const hand = median(res.hand);
 const rows: [string, number][] = [
   ['hand-written TypeScript', hand],
   ['generated code (default)', median(res.generated)],
+  ['tree of closures', median(res.closures)],
   ['reference interpreter', median(res.interpreted)],
   ['event set-up alone', median(res.empty)],
 ];

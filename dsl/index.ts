@@ -3,6 +3,7 @@ import { parse } from './parser.js';
 import { check } from './check.js';
 import { generate } from './codegen.js';
 import { interpreter } from './interpret.js';
+import { closures } from './closures.js';
 import { makeProgram, type CompileMode, type Program } from './program.js';
 import { byPosition, diag, type Diagnostic } from './diagnostics.js';
 import { DEFAULT_LIMITS, type Limits, type Schema } from './schema.js';
@@ -20,7 +21,7 @@ export type CompileResult =
   | { ok: false; errors: Diagnostic[]; warnings?: Diagnostic[] };
 
 export interface CompileOptions {
-  /** 'generated' (default, fast) or 'interpreted' (the reference interpreter). */
+  /** 'generated' (default, fastest), 'closures', or 'interpreted' (the reference interpreter). */
   readonly mode?: CompileMode;
 }
 
@@ -43,7 +44,7 @@ export function compile(source: string, schema: Schema, options: CompileOptions 
     const warnings = checked.warnings.sort(byPosition);
     if (errors.length > 0 || !checked.program) return { ok: false, errors, warnings };
     const mode = options.mode ?? 'generated';
-    const run = mode === 'generated' ? generate(checked.program) : interpreter(checked.program);
+    const run = mode === 'generated' ? generate(checked.program) : mode === 'closures' ? closures(checked.program) : interpreter(checked.program);
     return { ok: true, program: makeProgram(source, checked.program, run, mode), warnings };
   } catch (e) {
     // A bug of ours must not take the host down with it.

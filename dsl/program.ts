@@ -37,7 +37,7 @@ export interface Program {
   readonly stateVars: readonly StateVar[];
   readonly controls: readonly string[]; // schema control names
   readonly summary: ProgramSummary;
-  /** Which evaluator runs it: generated code (the default) or the reference interpreter. */
+  /** Which evaluator runs it (see CompileMode). */
   readonly mode: CompileMode;
   /**
    * A fresh register file: initial values, controls at the schema's initial. The clock starts at
@@ -50,7 +50,8 @@ export interface Program {
   fieldIndex(name: string): number;
 }
 
-export type CompileMode = 'generated' | 'interpreted';
+/** 'generated': JavaScript built from the checked program (the fastest, the default); 'closures': a tree of closures; 'interpreted': the reference interpreter. */
+export type CompileMode = 'generated' | 'closures' | 'interpreted';
 
 export function makeProgram(source: string, checked: CheckedProgram, run: RunFn, mode: CompileMode): Program {
   const layout = checked.layout;

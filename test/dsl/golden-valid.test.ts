@@ -4,7 +4,7 @@ import { compile, type CompileMode, type Program } from '../../dsl/index.js';
 import { DATAPATH_SCHEMA, FLOW, EVENT, FLOW_BANK_SIZE, EVENT_BANK_SIZE, TORRENT_BANK_SIZE } from '../../datapath/program/schema.js';
 import { TEST_SCHEMA, bankOf, type TestEvent } from './helpers.js';
 
-const MODES: CompileMode[] = ['generated', 'interpreted'];
+const MODES: CompileMode[] = ['generated', 'closures', 'interpreted'];
 
 function build(source: string, mode: CompileMode, schema = TEST_SCHEMA): Program {
   const r = compile(source, schema, { mode });

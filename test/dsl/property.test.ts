@@ -123,32 +123,35 @@ function sameNumbers(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
-function build(src: string, mode: 'generated' | 'interpreted'): Program {
+function build(src: string, mode: 'generated' | 'closures' | 'interpreted'): Program {
   const r = compile(src, TEST_SCHEMA, { mode });
   if (!r.ok) throw new Error(`generated program did not compile:\n${src}\n${r.errors.map((e) => `${e.line}:${e.column} ${e.message}`).join('\n')}`);
   return r.program;
 }
 
-describe('generated code against the reference interpreter', () => {
+describe('generated code and closures against the reference interpreter', () => {
   it('agrees on every register, report, return value and division count', () => {
     fc.assert(
       fc.property(programText, fc.array(event, { minLength: 1, maxLength: 20 }), (src, events) => {
         const fast = build(src, 'generated');
+        const tree = build(src, 'closures');
         const ref = build(src, 'interpreted');
-        expect(fast.mode).toBe('generated');
-        expect(ref.mode).toBe('interpreted');
+        expect([fast.mode, tree.mode, ref.mode]).toEqual(['generated', 'closures', 'interpreted']);
         const fi = fast.newInstance();
+        const ci = tree.newInstance();
         const ri = ref.newInstance();
         let now = 0;
         for (const [a, b, flag, dt] of events) {
           now += dt;
           const bank = Float64Array.of(a, b, flag ? 1 : 0, now);
           const fr = fast.run(fi, [bank]);
+          const cr = tree.run(ci, [Float64Array.from(bank)]);
           const rr = ref.run(ri, [Float64Array.from(bank)]);
-          expect(fr).toBe(rr);
+          expect([fr, cr]).toEqual([rr, rr]);
           expect(sameNumbers(fi.regs, ri.regs)).toBe(true);
-          if (fr) expect(sameNumbers(fi.report, ri.report)).toBe(true);
-          expect(fi.divByZero).toBe(ri.divByZero);
+          expect(sameNumbers(ci.regs, ri.regs)).toBe(true);
+          if (rr) expect(sameNumbers(fi.report, ri.report) && sameNumbers(ci.report, ri.report)).toBe(true);
+          expect([fi.divByZero, ci.divByZero]).toEqual([ri.divByZero, ri.divByZero]);
         }
       }),
       { numRuns: 300 },
