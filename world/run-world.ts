@@ -9,7 +9,7 @@ import { makeContent } from './content.js';
 import { planWorld } from './world-plan.js';
 import { startWorldPeers, type PeerHostStatus, type WorldPeers } from './world-peers.js';
 import { startAria2Peer, type ExternalPeer } from './external-peers.js';
-import { runMyClient } from './my-client.js';
+import { runMyClient, startMyAgent, type MyAgent } from './my-client.js';
 import type { ProcessGroup } from './processes.js';
 import type { ClientSample } from './progress-line.js';
 
@@ -41,7 +41,10 @@ export interface RunResult {
   readonly trial: number;
   readonly seed: number;
   readonly completed: boolean;
+  /** From my client's start (listening, torrent added) until complete; NaN if it did not complete. */
   readonly timeMs: number;
+  /** Its process start-up before that (not counted). */
+  readonly startupMs: number;
   readonly downBytes: number;
   readonly upBytes: number;
   /** Uploaded / downloaded (0 when nothing was downloaded). */
@@ -56,10 +59,17 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
   let tracker: TrackerServer | undefined;
   let peers: WorldPeers | undefined;
   const externals: ExternalPeer[] = [];
+  let agent: MyAgent | undefined;
+  let agentP: Promise<MyAgent> | undefined;
   const update = (u: Omit<RunUpdate, 'externalPeers' | 'world'>): void =>
     spec.onUpdate?.({ ...u, world: peers?.status(), externalPeers: externals.length });
+  const t0 = performance.now();
+  const phase = (what: string): void => spec.onLog?.(`[run] ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
     update({ phase: 'starting' });
+    // My agent starts while the world is built: it needs nothing from it.
+    agentP = startMyAgent({ group, socketDir: join(spec.dir, 'sock'), alg: spec.alg, onLog: spec.onLog });
+    agentP.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     // A short interval so reborn peers and my client are found quickly.
     tracker = await startTracker({ host: '127.0.0.1', httpPort: 0, udpPort: 0, intervalS: 5 });
     const content = await makeContent(join(spec.dir, 'content'), spec.seed, c.sizeBytes, c.pieceLength, [tracker.httpUrl]);
@@ -77,8 +87,11 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
         { onLog: spec.onLog },
       );
     }
+    phase('world peers ready');
     for (const p of plan.external) externals.push(await startAria2Peer(group, content, join(spec.dir, 'external'), p));
     if (c.warmupS > 0) await new Promise((r) => setTimeout(r, c.warmupS * 1000));
+    agent = await agentP;
+    phase('agent ready');
     update({ phase: 'running' });
     const me = await runMyClient({
       group,
@@ -86,20 +99,23 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
       totalBytes: content.meta.totalBytes,
       dir: join(spec.dir, 'me'),
       socketDir: join(spec.dir, 'sock'),
-      alg: spec.alg,
       uploadBps: c.myUploadBps,
       timeoutMs: c.timeoutS * 1000,
       onSample: (sample) => update({ phase: 'running', sample }),
       onLog: spec.onLog,
     });
+    phase(`my client done (start-up ${(me.startupMs / 1000).toFixed(1)} s)`);
     return {
       alg: spec.alg, role: spec.role, trial: spec.trial, seed: spec.seed, completed: me.completed, timeMs: me.timeMs,
-      downBytes: me.downBytes, upBytes: me.upBytes, ratio: me.downBytes > 0 ? me.upBytes / me.downBytes : 0,
+      startupMs: me.startupMs, downBytes: me.downBytes, upBytes: me.upBytes, ratio: me.downBytes > 0 ? me.upBytes / me.downBytes : 0,
       samples: me.samples, error: me.error,
     };
   } finally {
+    if (agent) await agent.stop();
+    else await agentP?.then((a) => a.stop()).catch(() => {});
     await Promise.allSettled([...externals.map((e) => group.stop(e.process)), peers ? group.stop(peers.process) : undefined]);
     await tracker?.close().catch(() => {});
     await rm(spec.dir, { recursive: true, force: true }).catch(() => {});
+    phase('stopped');
   }
 }
