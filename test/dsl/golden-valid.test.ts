@@ -1,5 +1,7 @@
 // Valid programs and what they report over a scripted series of events, under both evaluators.
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { compile, type CompileMode, type Program } from '../../dsl/index.js';
 import { DATAPATH_SCHEMA, FLOW, EVENT, FLOW_BANK_SIZE, EVENT_BANK_SIZE, TORRENT_BANK_SIZE } from '../../datapath/program/schema.js';
 import { TEST_SCHEMA, bankOf, type TestEvent } from './helpers.js';
@@ -156,6 +158,41 @@ describe.each(MODES)('valid programs (%s)', (mode) => {
     inst.regs[p.fieldIndex('On')] = 2;
     expect(p.run(inst, [bankOf({})])).toBe(true);
     expect([...inst.report]).toEqual([1]);
+  });
+});
+
+describe.each(MODES)('the AIMD example program (%s)', (mode) => {
+  it('raises the cap on ticks, halves it when the socket queue grows, reports every 250 ms', () => {
+    const src = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'programs', 'aimd-upload.ccp'), 'utf8');
+    const p = build(src, mode, DATAPATH_SCHEMA);
+    const flow = new Float64Array(FLOW_BANK_SIZE);
+    const ev = new Float64Array(EVENT_BANK_SIZE);
+    const tor = new Float64Array(TORRENT_BANK_SIZE);
+    const inst = p.newInstance();
+    const rate = p.fieldIndex('Rate');
+    const steps = [
+      { now: 0, age: 0, sent: 1000, tick: 0, queue: 0 }, // counts bytes; the cap is off (0)
+      { now: 60_000, age: 60_000, sent: 0, tick: 1, queue: 0 }, // tick: cap 16384 + 16384
+      { now: 70_000, age: 70_000, sent: 0, tick: 0, queue: 300_000 }, // queue grows: halve, at least 16384
+      { now: 260_000, age: 130_000, sent: 0, tick: 1, queue: 0 }, // tick again; 260 ms since start: report
+      { now: 270_000, age: 140_000, sent: 5, tick: 0, queue: 0 },
+    ];
+    const out = steps.map((x) => {
+      ev[EVENT.now_us] = x.now;
+      ev[EVENT.sent] = x.sent;
+      ev[EVENT.tick] = x.tick;
+      flow[FLOW.age_us] = x.age;
+      flow[FLOW.queue_bytes] = x.queue;
+      const reported = p.run(inst, [flow, ev, tor]);
+      return [inst.regs[rate], reported ? [...inst.report] : null];
+    });
+    expect(out).toEqual([
+      [0, null],
+      [32768, null],
+      [16384, null],
+      [32768, [1000, 32768, 1]],
+      [32768, null],
+    ]);
   });
 });
 
