@@ -3,11 +3,13 @@ import type { AlgorithmModule } from '../agent/api.js';
 import * as aimd from './aimd.js';
 import * as fixed from './fixed.js';
 import * as tft from './tft.js';
+import * as tyrant from './tyrant.js';
 
 export const BUILTIN_ALGORITHMS: Readonly<Record<string, AlgorithmModule>> = {
   fixed,
   aimd,
   tft,
+  tyrant,
 };
 
 export function builtinAlgorithm(name: string): AlgorithmModule | undefined {
