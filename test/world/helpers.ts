@@ -56,10 +56,11 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** True while `pid` runs; a zombie (exited, not yet reaped by a PID 1 that never reaps) counts as gone. */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
