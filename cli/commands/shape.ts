@@ -96,8 +96,9 @@ export function registerShape(program: Command): void {
             up += f.up.payloadForwarded;
             down += f.down.payloadForwarded;
           }
+          // Human rates, then cumulative payload bytes with a monotonic timestamp for scripts.
           process.stderr.write(
-            `shape: ${proxy.allFlows().length} tunnels, up ${formatBytes((up - lastUp) / statsSeconds)}/s, down ${formatBytes((down - lastDown) / statsSeconds)}/s\n`,
+            `shape: stats: ${proxy.allFlows().length} tunnels, up ${formatBytes((up - lastUp) / statsSeconds)}/s, down ${formatBytes((down - lastDown) / statsSeconds)}/s; t_ms=${Math.round(performance.now())} payload_up=${up} payload_down=${down}\n`,
           );
           lastUp = up;
           lastDown = down;
