@@ -89,8 +89,18 @@ export function check(ast: ProgramAst, schema: Schema, limits: Limits, parseFail
   });
 
   // ---- names ----
+  // The same misspelling tends to repeat: work out its message once.
+  const explained = new Map<string, { message: string; hint: string | undefined }>();
   const unknown = (ref: RefExpr, candidates: readonly string[], forAssign: boolean): null => {
-    const name = ref.name;
+    const key = `${forAssign ? '=' : ''}${ref.name}`;
+    let known = explained.get(key);
+    if (!known) {
+      known = explainUnknown(ref.name, candidates, forAssign);
+      explained.set(key, known);
+    }
+    return err(ref.span, 'name.unknown', known.message, known.hint);
+  };
+  const explainUnknown = (name: string, candidates: readonly string[], forAssign: boolean): { message: string; hint: string | undefined } => {
     let guess: string | undefined;
     let hint: string | undefined;
     if (names.has(`Report.${name}`)) {
@@ -109,7 +119,7 @@ export function check(ast: ProgramAst, schema: Schema, limits: Limits, parseFail
         else if (!name.includes('.')) hint = forAssign ? `declare it in (def ... (${name} 0))` : `declare it: (def (Report (${name} 0))) or (def (Report) (${name} 0))`;
       }
     }
-    return err(ref.span, 'name.unknown', `unknown name '${name}'${guess ? `; did you mean '${guess}'?` : ''}`, hint);
+    return { message: `unknown name '${name}'${guess ? `; did you mean '${guess}'?` : ''}`, hint };
   };
 
   const clock = schema.clock;

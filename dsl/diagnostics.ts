@@ -35,6 +35,7 @@ export type DiagnosticCode =
   | 'limit.clauses'
   | 'limit.statements'
   | 'limit.depth'
+  | 'limit.errors' // the list of errors was cut at MAX_ERRORS
   | 'program.empty'
   | 'internal'
   | 'warn.never-reports'

@@ -40,7 +40,7 @@ export function compile(source: string, schema: Schema, options: CompileOptions 
     }
     const parsed = parse(source, limits);
     const checked = check(parsed.ast, schema, limits, parsed.errors.length > 0);
-    const errors = [...parsed.errors, ...checked.errors].sort(byPosition);
+    const errors = capped([...parsed.errors, ...checked.errors].sort(byPosition));
     const warnings = checked.warnings.sort(byPosition);
     if (errors.length > 0 || !checked.program) return { ok: false, errors, warnings };
     const mode = options.mode ?? 'generated';
@@ -53,3 +53,13 @@ export function compile(source: string, schema: Schema, options: CompileOptions 
 }
 
 const START = { line: 1, column: 1, endLine: 1, endColumn: 2 };
+
+/** At most this many errors are returned (the rest are counted in a last one): enough to fix a program, small enough to send. */
+export const MAX_ERRORS = 100;
+
+function capped(errors: Diagnostic[]): Diagnostic[] {
+  if (errors.length <= MAX_ERRORS) return errors;
+  const last = errors[MAX_ERRORS - 1]!;
+  const more = errors.length - MAX_ERRORS;
+  return [...errors.slice(0, MAX_ERRORS), diag({ line: last.line, column: last.column, endLine: last.endLine, endColumn: last.endColumn }, 'limit.errors', `${more} more error${more === 1 ? '' : 's'} not shown`)];
+}

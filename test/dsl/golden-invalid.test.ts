@@ -95,6 +95,15 @@ describe('limits (overridden by the schema)', () => {
     expect(rows(errorsOf(source, schema))).toEqual(expected);
   });
 
+  it('returns at most 100 errors and counts the rest', () => {
+    const src = `(when true ${'(:= Rte (+ Flow.rate_ot 1)) '.repeat(60)}(report))`;
+    const errs = errorsOf(src, DATAPATH_SCHEMA);
+    expect(errs.length).toBe(101);
+    expect(errs[0]!.message).toBe("unknown name 'Rte'; did you mean 'Rate'?");
+    expect(errs[1]!.message).toBe("unknown name 'Flow.rate_ot'; did you mean 'Flow.rate_out'?");
+    expect(rows([errs[100]!])[0]!.slice(4)).toEqual(['limit.errors', '20 more errors not shown']);
+  });
+
   it('uses the default limits when the schema sets none', () => {
     const deep = `(when ${'(not '.repeat(70)}true${')'.repeat(70)} (report))`;
     expect(rows(errorsOf(deep, TEST_SCHEMA)).map((r) => r[4])).toEqual(['limit.depth']);
