@@ -57,7 +57,7 @@ export function registerDownload(program: Command): void {
     });
     const detach = await startControl(session, flags, 'download');
     reporter.message('started', `${meta.name}: ${formatBytes(torrent.progress().haveBytes)} of ${formatBytes(meta.totalBytes)} present, listening on port ${session.port}`, {
-      name: meta.name, infoHash: meta.infoHashHex, port: session.port,
+      name: meta.name, infoHash: meta.infoHashHex, port: session.port, haveBytes: torrent.progress().haveBytes, totalBytes: meta.totalBytes,
     });
     let finishing = false;
     const finish = async (code: number, why: string): Promise<void> => {
