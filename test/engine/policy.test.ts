@@ -1,0 +1,167 @@
+// The standard policy's parts on their own: the picker (rarest first, random first pieces, end-game,
+// release on loss) and the choker (rate-ranked slots, anti-snubbing, optimistic, fair seeding).
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { Bitfield } from '../../datapath/storage/bitfield.js';
+import { Picker, blockKey, type BlockRef, type PickPeer } from '../../datapath/swarm/picker.js';
+import { decideChokes, type ChokeCandidate } from '../../datapath/swarm/choker.js';
+import { RequestWindow, MAX_WINDOW, MIN_WINDOW } from '../../datapath/peer/request-window.js';
+
+const PL = 64 * 1024; // 4 blocks per piece
+
+function peerWith(pieces: number[] | 'all', outstanding = new Set<number>()): PickPeer {
+  return { hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k) };
+}
+
+describe('picker', () => {
+  it('after the random first pieces, picks the rarest piece the peer has', () => {
+    const have = new Bitfield(10);
+    for (const i of [0, 1, 2, 3]) have.set(i); // past the random phase
+    const picker = new Picker(have, PL, PL);
+    const common = new Bitfield(10);
+    common.setAll();
+    picker.addAvailability(common, 1);
+    picker.addAvailability(common, 1);
+    picker.addHave(7, -1); // piece 7 is the rarest
+    const out: BlockRef[] = [];
+    picker.pick(peerWith('all'), 4, out);
+    expect(out.map((b) => b.index)).toEqual([7, 7, 7, 7]);
+    expect(out.map((b) => b.begin)).toEqual([0, 16384, 32768, 49152]);
+  });
+
+  it('finishes started pieces before starting new ones, and never picks what the peer lacks', () => {
+    const have = new Bitfield(8);
+    const picker = new Picker(have, PL, PL);
+    const a: BlockRef[] = [];
+    picker.pick(peerWith([5]), 2, a);
+    expect(a.map((b) => [b.index, b.begin])).toEqual([[5, 0], [5, 16384]]);
+    const b: BlockRef[] = [];
+    picker.pick(peerWith([2, 5]), 3, b);
+    expect(b[0]).toEqual({ index: 5, begin: 32768, length: 16384 });
+    expect(b[1]).toEqual({ index: 5, begin: 49152, length: 16384 });
+    expect(b[2]!.index).toBe(2);
+    const c: BlockRef[] = [];
+    picker.pick(peerWith([6]), 10, c);
+    expect(c.every((x) => x.index === 6)).toBe(true);
+  });
+
+  it('assembles a piece, handles the short last piece, and enters end-game with duplicates', () => {
+    const have = new Bitfield(2);
+    const picker = new Picker(have, PL, 20_000); // last piece: 2 blocks (16384 + 3616)
+    const p1: BlockRef[] = [];
+    picker.pick(peerWith('all'), 100, p1);
+    expect(p1.length).toBe(6);
+    expect(p1.find((b) => b.index === 1 && b.begin === 16384)?.length).toBe(3616);
+    // Another peer has nothing fresh left: end-game gives it duplicates of blocks still in flight.
+    const p2: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set([blockKey(0, 0)])), 100, p2);
+    expect(picker.inEndgame).toBe(true);
+    expect(p2.length).toBe(5); // every requested block except the one it already has outstanding
+    // A third asker gets nothing: at most two peers per block.
+    const p3: BlockRef[] = [];
+    picker.pick(peerWith('all'), 100, p3);
+    expect(p3.filter((b) => !(b.index === 0 && b.begin === 0)).length).toBe(0);
+    const whole = Buffer.alloc(20_000, 7);
+    expect(picker.receive(1, 0, whole.subarray(0, 16384), 'x')).toBeNull();
+    expect(picker.receive(1, 0, whole.subarray(0, 16384), 'y')).toBe('dup');
+    const done = picker.receive(1, 16384, whole.subarray(16384), 'y');
+    expect(done).not.toBe('dup');
+    expect(done && done !== 'dup' && done.data.equals(whole)).toBe(true);
+    expect(done && done !== 'dup' && [...done.contributors]).toEqual(['x', 'y']);
+  });
+
+  it('released blocks (choke, reject, timeout) are picked again', () => {
+    const picker = new Picker(new Bitfield(1), PL, PL);
+    const a: BlockRef[] = [];
+    picker.pick(peerWith('all'), 4, a);
+    picker.release(0, 16384);
+    const b: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(a.map((x) => blockKey(x.index, x.begin)))), 4, b);
+    expect(b).toEqual([{ index: 0, begin: 16384, length: 16384 }]);
+  });
+
+  it('random pick/receive/release sequences never request a held block nor lose one', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 8 })), { maxLength: 60 }), (ops) => {
+        const have = new Bitfield(5);
+        const picker = new Picker(have, PL, 30_000);
+        const inflight: BlockRef[] = [];
+        for (const [op, n] of ops) {
+          if (op === 0) {
+            const out: BlockRef[] = [];
+            picker.pick(peerWith('all', new Set(inflight.map((b) => blockKey(b.index, b.begin)))), n, out);
+            for (const b of out) expect(have.get(b.index)).toBe(false);
+            inflight.push(...out);
+          } else if (op === 1 && inflight.length > 0) {
+            const b = inflight.splice(n % inflight.length, 1)[0]!;
+            const r = picker.receive(b.index, b.begin, Buffer.alloc(b.length), 'p');
+            if (r && r !== 'dup') {
+              have.set(r.index);
+              picker.finished(r.index, true);
+            }
+          } else if (inflight.length > 0) {
+            const b = inflight.splice(n % inflight.length, 1)[0]!;
+            picker.release(b.index, b.begin);
+          }
+        }
+        // Drain: one peer can always finish the torrent from here.
+        for (let round = 0; round < 100 && !have.complete(); round++) {
+          const out: BlockRef[] = [];
+          picker.pick(peerWith('all'), 100, out);
+          for (const b of [...inflight.splice(0), ...out]) {
+            const r = picker.receive(b.index, b.begin, Buffer.alloc(b.length), 'p');
+            if (r && r !== 'dup') {
+              have.set(r.index);
+              picker.finished(r.index, true);
+            }
+          }
+        }
+        expect(have.complete()).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+const cand = (key: number, over: Partial<ChokeCandidate> = {}): ChokeCandidate => ({ key, interested: true, snubbed: false, rateIn: 0, bytesSent: 0, ...over });
+
+describe('choker', () => {
+  it('leeching: the fastest uploaders to us get the slots, snubbers do not, plus one optimistic', () => {
+    const peers = [cand(1, { rateIn: 10 }), cand(2, { rateIn: 50 }), cand(3, { rateIn: 40 }), cand(4, { rateIn: 90, snubbed: true }),
+      cand(5, { rateIn: 30 }), cand(6, { rateIn: 20 }), cand(7, { rateIn: 99, interested: false })];
+    const d = decideChokes(peers, { slots: 3, seeding: false, optimistic: null, random: () => 0 });
+    expect([...d.unchoke].filter((k) => k !== d.optimistic).sort()).toEqual([2, 3, 5]);
+    expect(d.optimistic).not.toBeNull();
+    expect([2, 3, 5, 7]).not.toContain(d.optimistic);
+    expect(d.unchoke.size).toBe(4);
+  });
+
+  it('keeps the optimistic peer between rotations while it stays interested', () => {
+    const peers = [cand(1, { rateIn: 5 }), cand(2), cand(3)];
+    const d = decideChokes(peers, { slots: 1, seeding: false, optimistic: 3 });
+    expect(d.optimistic).toBe(3);
+    expect(d.unchoke).toEqual(new Set([1, 3]));
+  });
+
+  it('seeding: the least-served interested peers get the slots (a fair share over time)', () => {
+    const peers = [cand(1, { bytesSent: 900 }), cand(2, { bytesSent: 100 }), cand(3, { bytesSent: 500 }), cand(4, { bytesSent: 0 })];
+    const d = decideChokes(peers, { slots: 2, seeding: true, optimistic: null, random: () => 0.99 });
+    expect([...d.unchoke].filter((k) => k !== d.optimistic).sort()).toEqual([2, 4]);
+  });
+});
+
+describe('request window', () => {
+  it('grows in slow start, then follows rate × queue time within bounds', () => {
+    const w = new RequestWindow();
+    expect(w.size(0, false, 250)).toBe(8);
+    for (let i = 0; i < 20; i++) w.onBlock();
+    expect(w.size(0, false, 250)).toBe(28);
+    w.onTick(1e6);
+    w.onTick(1e6); // no growth: slow start ends
+    expect(w.size(0, false, 250)).toBe(MIN_WINDOW);
+    expect(w.size(1e6, false, 250)).toBe(Math.ceil((1e6 * 2) / 16384));
+    expect(w.size(1e9, false, 250)).toBe(MAX_WINDOW);
+    expect(w.size(1e9, false, 20)).toBe(20);
+    expect(w.size(1e9, true, 250)).toBe(1);
+  });
+});
