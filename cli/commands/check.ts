@@ -48,7 +48,8 @@ export function registerCheck(program: Command): void {
       try {
         source = await readFile(file, 'utf8');
       } catch (e) {
-        const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : e instanceof Error ? e.message : String(e);
+        const code = (e as NodeJS.ErrnoException).code;
+        const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : e instanceof Error ? e.message : String(e);
         if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, file, error: `cannot read ${file}: ${reason}` })}\n`);
         else process.stderr.write(`ccp-bt check: cannot read ${file}: ${reason}\n`);
         process.exitCode = 1;
