@@ -6,6 +6,8 @@ import type { WorldContent } from './content.js';
 
 export interface WorldPeerSpec {
   readonly index: number;
+  /** Unique per incarnation (the in-process agent is named after it). */
+  readonly name: string;
   readonly content: WorldContent;
   /** Its data folder (already holding its stage's pieces). */
   readonly dir: string;
@@ -30,7 +32,7 @@ export async function startWorldPeer(spec: WorldPeerSpec): Promise<WorldPeer> {
     const port = await session.listen();
     const torrent = await session.addTorrent(spec.content.meta, spec.dir, { seed: true });
     // --world-alg: an in-process agent steers this peer's flows, as `download --alg` would.
-    if (spec.worldAlg) detach = await startControl(session, { alg: spec.worldAlg }, `world-${spec.index}`);
+    if (spec.worldAlg) detach = await startControl(session, { alg: spec.worldAlg }, spec.name);
     return {
       port,
       get complete() {
