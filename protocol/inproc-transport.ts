@@ -6,6 +6,7 @@
 // report/update ping-pong cannot starve the event loop.
 import { copyDatagram } from './codec.js';
 import { Link } from './link.js';
+import { MsgType } from './messages.js';
 import type { DatagramSink, SendOutcome } from './outbox.js';
 import type { AgentServer, Channel, DatapathClient } from './transport.js';
 
@@ -99,7 +100,19 @@ export function createInprocAgentServer(name = 'inproc-agent'): InprocAgentServe
     connect(datapathName: string): DatapathClient {
       const toAgent = new InprocPipe();
       const toDatapath = new InprocPipe();
-      const agentSide = new Link({ description: `inproc:${datapathName}`, selfName: `agent ${name}`, sink: toDatapath, waitForRoom: noWait });
+      const agentSide: Link = new Link({
+        description: `inproc:${datapathName}`,
+        selfName: `agent ${name}`,
+        sink: toDatapath,
+        waitForRoom: noWait,
+        onPeerGone: () =>
+          queueMicrotask(() => {
+            // As over sockets: a datapath gone without Goodbye is heard as one.
+            agentSide.deliverLocal({ type: MsgType.Goodbye, reason: `datapath ${datapathName} is gone` });
+            agentSide.close();
+            channels.delete(agentSide);
+          }),
+      });
       const datapathSide = new Link({ description: `inproc:${name}`, selfName: `datapath ${datapathName}`, sink: toAgent, waitForRoom: noWait });
       toDatapath.target = datapathSide;
       if (!closed) {

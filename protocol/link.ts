@@ -162,6 +162,11 @@ export class Link implements Channel {
     this.outbox.send(errorReplyFor(err, this.opts.selfName));
   }
 
+  /** Hands a message to this side's handlers as if the peer had sent it (a transport's own notices). */
+  deliverLocal(msg: Message): void {
+    if (!this.closed) this.deliver(msg);
+  }
+
   private deliver(msg: Message): void {
     if (this.messageHandlers.length === 0) {
       if (this.early.length < MAX_EARLY_MESSAGES) this.early.push(msg);

@@ -1,14 +1,17 @@
 // Datapaths and agents in separate processes, over Unix datagram sockets (unix-dgram).
 //
 // The agent binds one well-known path and serves any number of datapaths; each datapath binds its own
-// path and *connects* its socket to the agent's. Why this shape:
-// - Reports (the heavy direction) leave from a connected socket, the only kind on which unix-dgram
-//   says when a congested socket has room again ('writable'); the agent's replies go with sendto from
-//   its bound socket and are retried on a 1 ms timer when the datapath's queue is full.
-// - A connected datapath socket only accepts datagrams from the agent's socket (the kernel refuses
-//   other senders), so a rogue process cannot talk to a datapath that is attached.
-// - The agent knows each datapath by the path its datagrams come from: a channel opens on the first
-//   datagram that decodes, and closes on Goodbye or when its socket is gone.
+// path. Both send with sendto from their bound socket, so the receiver learns the sender's path from
+// the kernel (it cannot be forged) and the agent knows each datapath by it: a channel opens on the
+// first datagram that decodes, and closes on Goodbye or when the datapath's socket is gone.
+//
+// Why no connected sockets, although only they get unix-dgram's 'writable' event: Linux skips the
+// 10-datagram receive-queue limit when the receiver is connected to the sender, so the agent's
+// datagrams to a connected but hung datapath would pile up until they filled the agent's one send
+// buffer, and the agent could then send to no datapath at all. Unconnected, every receiver holds at
+// most 10 datagrams of a sender, a full queue answers EAGAIN, and the sender retries on a timer
+// (1 ms, backing off to 64 ms while the peer stays full). Datagrams carry up to 60 KiB of messages, so
+// a retry per millisecond still moves far more reports per second than the agent can read.
 import { resolve, join, dirname } from 'node:path';
 import { chmodSync } from 'node:fs';
 import { decodeDatagram, encodeBatch, type DecodedDatagram } from './codec.js';
@@ -26,14 +29,13 @@ import {
   removeIfStale,
 } from './socket-dir.js';
 import type { AgentServer, Channel, DatapathClient } from './transport.js';
-import { CONGESTED, DgramSocket, EAGAIN, ECONNREFUSED, ENOBUFS, ENOTCONN, errnoName } from './unix-dgram-socket.js';
+import { DgramSocket, EAGAIN, ENOBUFS, errnoName } from './unix-dgram-socket.js';
 
 export { defaultSocketDir } from './socket-dir.js';
 
-/** How long the agent waits before resending to a datapath whose receive queue was full. */
-const AGENT_RETRY_MS = 1;
-/** A datapath resends after this long even if 'writable' never comes (the agent died meanwhile). */
-const WRITABLE_TIMEOUT_MS = 1000;
+/** First wait before resending to a peer whose receive queue was full. */
+const RETRY_MS = 1;
+const RETRY_MAX_MS = 64;
 const MAX_CHANNELS = 10_000;
 
 export interface ListenAgentOptions {
@@ -62,6 +64,38 @@ function bindOwned(sock: DgramSocket, path: string, what: string): void {
   chmodSync(path, 0o600);
 }
 
+/**
+ * Sending to a socket path from our bound socket. A full receive queue (EAGAIN) gives no event, so
+ * the datagram is retried on a timer: 1 ms, doubling up to 64 ms while the peer stays full (hung).
+ */
+function sendToPath(
+  sock: DgramSocket,
+  to: string,
+  timers: Set<NodeJS.Timeout>,
+): { sink: DatagramSink; waitForRoom: (resume: () => void) => void } {
+  let retryMs = RETRY_MS;
+  return {
+    sink: {
+      trySend(datagram: Buffer): SendOutcome {
+        const r = sock.sendTo(datagram, to);
+        if (r === 0) {
+          retryMs = RETRY_MS;
+          return 'sent';
+        }
+        return r === EAGAIN || r === ENOBUFS ? 'congested' : 'gone';
+      },
+    },
+    waitForRoom(resume: () => void): void {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resume();
+      }, retryMs);
+      timers.add(t);
+      retryMs = Math.min(RETRY_MAX_MS, retryMs * 2);
+    },
+  };
+}
+
 function encodeOne(msg: Message): Buffer {
   return encodeBatch(msg)[0]!;
 }
@@ -72,7 +106,7 @@ function encodeOne(msg: Message): Buffer {
 export interface UnixAgentServer extends AgentServer {
   /** Datagrams that could not be used and had no channel (rogue or broken senders). */
   readonly rejectedDatagrams: number;
-  channels(): readonly Channel[];
+  channels(): readonly (Channel & { stats(): LinkStats })[];
 }
 
 export async function listenAgent(opts: ListenAgentOptions = {}): Promise<UnixAgentServer> {
@@ -103,28 +137,20 @@ export async function listenAgent(opts: ListenAgentOptions = {}): Promise<UnixAg
   };
 
   const openChannel = (from: string): Link => {
-    const sink: DatagramSink = {
-      trySend(datagram: Buffer): SendOutcome {
-        const r = sock.sendTo(datagram, from);
-        if (r === 0) return 'sent';
-        return r === EAGAIN || r === ENOBUFS ? 'congested' : 'gone';
-      },
-    };
+    const { sink, waitForRoom } = sendToPath(sock, from, retryTimers);
     const link: Link = new Link({
       description: from,
       selfName,
       sink,
-      waitForRoom: (resume) => {
-        const t = setTimeout(() => {
-          retryTimers.delete(t);
-          resume();
-        }, AGENT_RETRY_MS);
-        retryTimers.add(t);
-      },
+      waitForRoom,
       onPeerGone: () => {
-        // The datapath's socket is gone: forget it, so a new datapath on that path gets a new channel.
+        // The datapath's socket is gone (it died without Goodbye): the agent hears a Goodbye, and the
+        // channel is forgotten so that a new datapath on that path gets a new one.
         if (links.get(from) === link) links.delete(from);
-        queueMicrotask(() => link.close());
+        queueMicrotask(() => {
+          link.deliverLocal({ type: MsgType.Goodbye, reason: `datapath socket ${from} is gone` });
+          link.close();
+        });
       },
     });
     links.set(from, link);
@@ -247,58 +273,20 @@ export async function connectDatapath(opts: ConnectDatapathOptions = {}): Promis
   const selfName = `datapath ${opts.name ?? ''} (pid ${process.pid})`.replace('  ', ' ');
 
   const sock = new DgramSocket();
-  let connected = false;
-  let writableTimer: NodeJS.Timeout | null = null;
-  let pendingResume: (() => void) | null = null;
+  const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   const strangerNotices = new RateLimiter(1);
+  const { sink, waitForRoom } = sendToPath(sock, agentPath, timers);
 
-  const tryConnect = (): boolean => {
-    connected = sock.connect(agentPath) === 0;
-    return connected;
-  };
+  const link = new Link({ description: agentPath, selfName, sink, waitForRoom });
 
-  const sink: DatagramSink = {
-    trySend(datagram: Buffer): SendOutcome {
-      if (!connected && !tryConnect()) return 'gone';
-      let r = sock.send(datagram);
-      if (r === ECONNREFUSED || r === ENOTCONN) {
-        // The agent we were connected to died; a new one may be listening at the same path.
-        r = tryConnect() ? sock.send(datagram) : r;
-      }
-      if (r === 0) return 'sent';
-      if (r === CONGESTED) return 'congested';
-      connected = false;
-      return 'gone';
-    },
-  };
-
-  const resumeNow = (): void => {
-    if (writableTimer !== null) clearTimeout(writableTimer);
-    writableTimer = null;
-    const resume = pendingResume;
-    pendingResume = null;
-    resume?.();
-  };
-
-  const link = new Link({
-    description: agentPath,
-    selfName,
-    sink,
-    waitForRoom: (resume) => {
-      pendingResume = resume;
-      writableTimer = setTimeout(resumeNow, WRITABLE_TIMEOUT_MS);
-    },
-  });
-
-  sock.onWritable(resumeNow);
   sock.onMessage((datagram, from) => {
     if (closed) return;
     if (from === agentPath) {
       link.receive(datagram);
       return;
     }
-    // Only possible while not connected (the kernel filters otherwise): not the agent, not our business.
+    // Not the agent (the kernel names the sender's bound path; it cannot be forged): not our business.
     if (strangerNotices.allow()) {
       link.emitError(new Error(`ignored a datagram from ${from ?? 'an unnamed socket'}: only ${agentPath} may talk to this datapath`));
     }
@@ -306,7 +294,6 @@ export async function connectDatapath(opts: ConnectDatapathOptions = {}): Promis
 
   bindOwned(sock, path, 'datapath socket');
   usedPaths.add(path);
-  tryConnect(); // the agent may not exist yet: sends retry connecting
 
   return {
     path,
@@ -320,9 +307,8 @@ export async function connectDatapath(opts: ConnectDatapathOptions = {}): Promis
       if (closed) return;
       closed = true;
       link.close();
-      if (writableTimer !== null) clearTimeout(writableTimer);
-      writableTimer = null;
-      pendingResume = null;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       sock.close();
       usedPaths.delete(path);
       releaseSocketFile(path);

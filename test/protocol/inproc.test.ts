@@ -77,9 +77,11 @@ describe('in-process transport', () => {
     const server = createInprocAgentServer();
     let channel: Channel | null = null;
     const agentErrors: Error[] = [];
+    const agentGot: Message[] = [];
     server.onChannel((ch) => {
       channel = ch;
       ch.onError((e) => agentErrors.push(e));
+      ch.onMessage((m) => agentGot.push(m));
     });
     const dp = server.connect('dp');
     const dpErrors: Error[] = [];
@@ -90,6 +92,8 @@ describe('in-process transport', () => {
     channel!.send({ type: MsgType.Heartbeat, timeUs: 1 });
     await waitFor(() => agentErrors.length > 0);
     expect(agentErrors[0]!.message).toMatch(/inproc:dp is not there: 1 messages discarded/);
+    await waitFor(() => agentGot.length === 2);
+    expect(agentGot[1]).toEqual({ type: MsgType.Goodbye, reason: 'datapath dp is gone' });
 
     const dp2 = server.connect('dp2');
     dp2.onError((e) => dpErrors.push(e));
