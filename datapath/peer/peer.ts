@@ -160,6 +160,9 @@ export class Peer implements ControlledFlow {
     if (!this.controls) return;
     this.controls = null;
     this.flowBucket.setRate(0, monoUs());
+    // Back to the standard policy: a free upload slot is given at once, the rest waits for the rechoke.
+    this.owner.onPeerInterest(this);
+    this.owner.fillRequests(this);
     this.servePump();
   }
 
