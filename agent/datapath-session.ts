@@ -72,6 +72,7 @@ export class DatapathSession implements FlowOwner {
   private flushQueued = false;
   private heartbeat: NodeJS.Timeout | null = null;
   private closed = false;
+  private lastNoticeMs = -Infinity;
 
   constructor(
     readonly channel: Channel,
@@ -79,7 +80,13 @@ export class DatapathSession implements FlowOwner {
   ) {
     this.name = channel.description;
     channel.onMessage((msg) => this.guarded('message', () => this.onMessage(msg)));
-    channel.onError((err) => this.env.log(`datapath ${this.name}: undecodable datagram: ${err.message}`));
+    channel.onError((err) => {
+      // Transport notices (undecodable input, a peer gone): logged at most once a second.
+      const now = performance.now();
+      if (now - this.lastNoticeMs < 1000) return;
+      this.lastNoticeMs = now;
+      this.env.log(`datapath ${this.name}: ${err.message}`);
+    });
   }
 
   get isReady(): boolean {

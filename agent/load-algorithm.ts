@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import { builtinAlgorithm, builtinNames } from '../algorithms/index.js';
 import { Algorithm, SwarmPolicy, type AlgorithmModule } from './api.js';
 import type { Params } from './params.js';
@@ -35,16 +36,35 @@ export async function loadAlgorithm(spec: string, cwd = process.cwd()): Promise<
   try {
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new AlgorithmLoadError(`algorithm file ${spec} failed to load: ${err instanceof Error ? err.message : String(err)}`);
+    // A .ts file outside any "type": "module" package is taken for CommonJS, which the ESM-only loader
+    // cannot require; tsx's own importer compiles it either way.
+    try {
+      mod = unwrapCommonJs((await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>);
+    } catch (again) {
+      // The second attempt's error names the real problem when the first was only the CommonJS mix-up.
+      const why = /require\(\)|ERR_REQUIRE/.test(firstLine(err)) ? firstLine(again) : firstLine(err);
+      throw new AlgorithmLoadError(`algorithm file ${spec} failed to load: ${why}`);
+    }
   }
   return checkModule(mod, spec);
+}
+
+/** A CommonJS-compiled module arrives as { default: { default: Class, … } }: take the inner exports. */
+function unwrapCommonJs(mod: Record<string, unknown>): Record<string, unknown> {
+  const inner = mod.default;
+  if (inner !== null && typeof inner === 'object' && 'default' in inner) return inner as Record<string, unknown>;
+  return mod;
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
 }
 
 /** Checks that a loaded module has the shape of an algorithm module. */
 export function checkModule(mod: Record<string, unknown>, what: string): AlgorithmModule {
   const def = mod.default;
   if (!isClassOf(def, Algorithm, ['onCreate', 'onReport'])) {
-    const found = def === undefined ? 'no default export' : `a default export that is a ${typeof def}`;
+    const found = def === undefined ? 'no default export' : `a default export that is not a class (${def === null ? 'null' : typeof def})`;
     throw new AlgorithmLoadError(`${what} exports no Algorithm: expected 'export default class … extends Algorithm' (from agent/api.ts), found ${found}`);
   }
   if (mod.swarm !== undefined && !isClassOf(mod.swarm, SwarmPolicy, [])) {

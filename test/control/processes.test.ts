@@ -21,8 +21,8 @@ describe('agent process steering a seeding datapath process', () => {
     const target = 300_000;
     const f = await makeFixture(4_600_000);
     fixtures.push(f);
-    const { port } = await startSeeder(f);
     const agent = startAgent(f, ['--alg', 'fixed', '--set', `rate=${target}`, '--heartbeat', '200']);
+    const { port } = await startSeeder(f);
     await agent.waitFor(/attached to datapath/, 20_000);
     const leechers = [startLeecher(f, 1, port), startLeecher(f, 2, port)];
     for (const l of leechers) await l.waitFor(/"event":"complete"/, 45_000);
@@ -31,6 +31,7 @@ describe('agent process steering a seeding datapath process', () => {
       // Leave out the first 1.5 s (connection, first requests) and the final partial second.
       const from = pts[0]!.atMs + 1500;
       const { bps, spanS } = rateBetween(l, from, Infinity);
+      console.log(`fixed rate=${target}: ${l.name} received ${Math.round(bps)} B/s over ${spanS.toFixed(1)} s (${((bps / target - 1) * 100).toFixed(2)}%)`);
       expect(spanS).toBeGreaterThanOrEqual(10);
       expect(Math.abs(bps / target - 1)).toBeLessThan(0.03);
     }
@@ -57,6 +58,7 @@ describe('agent process steering a seeding datapath process', () => {
     first.kill('SIGKILL');
     const fallback = await seeder.waitFor(/silent for \d+ ms \(timeout 600 ms\)/, 5000, seenLines);
     const silentMs = Number(/silent for (\d+) ms/.exec(fallback.text)![1]);
+    console.log(`agent SIGKILLed: datapath fell back after ${silentMs} ms of silence (timeout 600 ms)`);
     expect(silentMs).toBeLessThanOrEqual(600 + 150); // timeout + one host tick and timer slack
     await sleep(2500);
     const tFree = performance.now();
