@@ -28,6 +28,10 @@ export interface WorldConfig {
   readonly seed: number;
   readonly out: string | undefined;
   readonly worldAlg: string | undefined;
+  /** `key=value` parameters for the algorithm, the baseline and the world's algorithm (as `--set`). */
+  readonly set: readonly string[];
+  readonly baselineSet: readonly string[];
+  readonly worldSet: readonly string[];
   readonly external: readonly ExternalPeers[];
   /** Seconds a world peer keeps seeding after it finishes, before it is reborn at a fresh stage. */
   readonly rebirthPauseS: number;
@@ -62,7 +66,7 @@ export const DEFAULTS: Readonly<Record<string, unknown>> = {
 /** The keys a config file (and the flags) may set, with their flag spelling for messages. */
 export const SETTING_KEYS = [
   'peers', 'seeds', 'size', 'pieceLength', 'upload', 'stages', 'myUpload', 'alg', 'baseline', 'trials', 'seed',
-  'out', 'worldAlg', 'external', 'rebirthPause', 'warmup', 'timeout', 'json',
+  'out', 'worldAlg', 'set', 'baselineSet', 'worldSet', 'external', 'rebirthPause', 'warmup', 'timeout', 'json',
 ] as const;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
@@ -188,6 +192,18 @@ class Checker {
     }
   }
 
+  list(key: string): string[] {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return [];
+    const items = Array.isArray(v) ? v : [v];
+    const out: string[] = [];
+    for (const item of items) {
+      if (typeof item !== 'string' || !/^[^=\s][^=]*=/.test(item)) this.fail(key, `expected key=value, got '${String(item)}'`);
+      else out.push(item);
+    }
+    return out;
+  }
+
   external(key: string): ExternalPeers[] | undefined {
     const v = this.raw[key];
     if (v === undefined || v === null || v === '') return [];
@@ -232,6 +248,9 @@ export function resolveConfig(raw: RawSettings): WorldConfig {
   const seed = c.count('seed', 0);
   const out = c.text('out');
   const worldAlg = c.text('worldAlg');
+  const set = c.list('set');
+  const baselineSet = c.list('baselineSet');
+  const worldSet = c.list('worldSet');
   const external = c.external('external');
   const rebirthPauseS = c.seconds('rebirthPause', 0);
   const warmupS = c.seconds('warmup', 0);
@@ -262,7 +281,7 @@ export function resolveConfig(raw: RawSettings): WorldConfig {
   return {
     peers: peers!, seeds: seeds!, sizeBytes: sizeBytes!, pieceLength: pieceLength!, upload: upload!, stages: stages!,
     myUploadBps: myUploadBps!, alg: alg!, baseline: baseline!, trials: trials!, seed: seed!, out, worldAlg,
-    external: external!, rebirthPauseS: rebirthPauseS!, warmupS: warmupS!, timeoutS: timeoutS!, json,
+    set, baselineSet, worldSet, external: external!, rebirthPauseS: rebirthPauseS!, warmupS: warmupS!, timeoutS: timeoutS!, json,
   };
 }
 
@@ -272,6 +291,7 @@ export function configToSettings(c: WorldConfig): Record<string, unknown> {
     peers: c.peers, seeds: c.seeds, size: c.sizeBytes, pieceLength: c.pieceLength,
     upload: formatDistribution(c.upload), stages: formatDistribution(c.stages), myUpload: c.myUploadBps,
     alg: c.alg, baseline: c.baseline, trials: c.trials, seed: c.seed, worldAlg: c.worldAlg,
+    set: c.set, baselineSet: c.baselineSet, worldSet: c.worldSet,
     external: c.external.map((e) => `${e.client}:${e.count}`), rebirthPause: c.rebirthPauseS, warmup: c.warmupS,
     timeout: c.timeoutS,
   };

@@ -16,6 +16,8 @@ export interface MyAgentOptions {
   /** Private socket dir for datapath ↔ agent. */
   readonly socketDir: string;
   readonly alg: string;
+  /** `key=value` parameters for the algorithm. */
+  readonly sets?: readonly string[];
   readonly onLog?: (line: string) => void;
 }
 
@@ -61,8 +63,8 @@ async function waitForFile(path: string, timeoutMs: number, alive: () => boolean
   return existsSync(path);
 }
 
-export function agentArgs(alg: string, socketDir: string): string[] {
-  return [CLI, 'connect', '--ipc', 'unix', '--alg', alg, '--socket-dir', socketDir];
+export function agentArgs(alg: string, socketDir: string, sets: readonly string[] = []): string[] {
+  return [CLI, 'connect', '--ipc', 'unix', '--alg', alg, '--socket-dir', socketDir, ...sets.flatMap((s) => ['--set', s])];
 }
 
 export function datapathArgs(o: Pick<MyClientOptions, 'torrentPath' | 'dir' | 'uploadBps' | 'socketDir'>): string[] {
@@ -72,7 +74,7 @@ export function datapathArgs(o: Pick<MyClientOptions, 'torrentPath' | 'dir' | 'u
 /** Starts the agent and resolves once its socket exists, so the datapath's first hello finds it. */
 export async function startMyAgent(o: MyAgentOptions): Promise<MyAgent> {
   await mkdir(o.socketDir, { recursive: true, mode: 0o700 });
-  const p = o.group.start(`agent (${o.alg})`, process.execPath, agentArgs(o.alg, o.socketDir));
+  const p = o.group.start(`agent (${o.alg})`, process.execPath, agentArgs(o.alg, o.socketDir, o.sets));
   const err = tailOf(p.child.stderr);
   readLines(p.child.stderr, (l) => o.onLog?.(`[agent] ${l}`));
   let gone = false;

@@ -19,6 +19,7 @@ export interface PeerHostPlan {
   readonly stages: string;
   readonly rebirthPauseS: number;
   readonly worldAlg?: string;
+  readonly worldSet?: readonly string[];
   readonly peers: readonly PeerHostPeer[];
 }
 

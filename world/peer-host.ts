@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     const dir = dirOf(s);
     await writeStage(content, dir, pieces);
     if (stopping) return;
-    const peer = await startWorldPeer({ index: s.spec.index, name: `world-${s.spec.index}.${s.generation}`, content, dir, uploadBps: s.spec.uploadBps, peerId, worldAlg: plan.worldAlg });
+    const peer = await startWorldPeer({ index: s.spec.index, name: `world-${s.spec.index}.${s.generation}`, content, dir, uploadBps: s.spec.uploadBps, peerId, worldAlg: plan.worldAlg, worldSet: plan.worldSet });
     if (stopping) {
       await peer.close();
       return;

@@ -68,7 +68,7 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
   try {
     update({ phase: 'starting' });
     // My agent starts while the world is built: it needs nothing from it.
-    agentP = startMyAgent({ group, socketDir: join(spec.dir, 'sock'), alg: spec.alg, onLog: spec.onLog });
+    agentP = startMyAgent({ group, socketDir: join(spec.dir, 'sock'), alg: spec.alg, sets: spec.role === 'alg' ? c.set : c.baselineSet, onLog: spec.onLog });
     agentP.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
     // A short interval so reborn peers and my client are found quickly.
     tracker = await startTracker({ host: '127.0.0.1', httpPort: 0, udpPort: 0, intervalS: 5 });
@@ -81,7 +81,7 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
         group,
         {
           torrentPath: content.torrentPath, dataPath: content.dataPath, workDir, seed: spec.seed,
-          stages: formatDistribution(c.stages), rebirthPauseS: c.rebirthPauseS, worldAlg: c.worldAlg,
+          stages: formatDistribution(c.stages), rebirthPauseS: c.rebirthPauseS, worldAlg: c.worldAlg, worldSet: c.worldSet,
           peers: plan.ours.map((p) => ({ index: p.index, uploadBps: p.uploadBps, pieces: p.pieces, peerIdHex: p.peerIdHex })),
         },
         { onLog: spec.onLog },

@@ -55,10 +55,11 @@ export async function prepareConfig(input: WorldCommandInput): Promise<WorldConf
   }
   // Algorithms are checked even when other settings are wrong, so every problem shows at once.
   const name = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
+  const sets = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : []);
   problems.push(...(await checkAlgorithms([
-    ['--alg', name(raw.alg)],
-    ['--baseline', name(raw.baseline)],
-    ['--world-alg', name(raw.worldAlg)],
+    { flag: '--alg', name: name(raw.alg), sets: sets(raw.set), setFlag: '--set' },
+    { flag: '--baseline', name: name(raw.baseline), sets: sets(raw.baselineSet), setFlag: '--baseline-set' },
+    { flag: '--world-alg', name: name(raw.worldAlg), sets: sets(raw.worldSet), setFlag: '--world-set' },
   ])));
   if (config?.external.some((e) => e.count > 0)) {
     const r = spawnSync('aria2c', ['--version'], { stdio: 'ignore' });

@@ -14,6 +14,7 @@ export interface WorldPeerSpec {
   readonly uploadBps: number;
   readonly peerId: Buffer;
   readonly worldAlg?: string;
+  readonly worldSet?: readonly string[];
   readonly log?: (msg: string) => void;
 }
 
@@ -32,7 +33,7 @@ export async function startWorldPeer(spec: WorldPeerSpec): Promise<WorldPeer> {
     const port = await session.listen();
     const torrent = await session.addTorrent(spec.content.meta, spec.dir, { seed: true });
     // --world-alg: an in-process agent steers this peer's flows, as `download --alg` would.
-    if (spec.worldAlg) detach = await startControl(session, { alg: spec.worldAlg }, spec.name);
+    if (spec.worldAlg) detach = await startControl(session, { alg: spec.worldAlg, set: [...(spec.worldSet ?? [])] }, spec.name);
     return {
       port,
       get complete() {

@@ -12,8 +12,10 @@ interface WorldFlags {
 
 const SETTINGS = [
   'peers', 'seeds', 'size', 'pieceLength', 'upload', 'stages', 'myUpload', 'alg', 'baseline', 'trials', 'seed', 'out',
-  'worldAlg', 'external', 'rebirthPause', 'warmup', 'timeout',
+  'worldAlg', 'set', 'baselineSet', 'worldSet', 'external', 'rebirthPause', 'warmup', 'timeout',
 ] as const;
+
+const collect = (v: string, acc: string[] | undefined): string[] => [...(acc ?? []), v];
 
 export function registerWorld(program: Command): void {
   program
@@ -34,6 +36,9 @@ export function registerWorld(program: Command): void {
     .option('--seed <n>', 'random seed for the world; trial t uses seed+t (default 1)')
     .option('--out <dir>', 'where results.json, plot.svg and table.txt go (default ./world-out/<timestamp>)')
     .option('--world-alg <name|file.ts>', "run the world's own peers on this algorithm (in-process agent)")
+    .option('--set <key=value>', 'a parameter for --alg (repeatable), as `connect --set`', collect)
+    .option('--baseline-set <key=value>', 'a parameter for --baseline (repeatable)', collect)
+    .option('--world-set <key=value>', 'a parameter for --world-alg (repeatable)', collect)
     .option('--external <client:k>', 'add real clients to the world, e.g. aria2:2')
     .option('--rebirth-pause <s>', 'seconds a finished world peer seeds before it is reborn (default 2)')
     .option('--warmup <s>', 'seconds the world runs before my client starts (default 1)')

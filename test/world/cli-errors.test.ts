@@ -38,7 +38,7 @@ describe('ccp-bt world refuses bad settings before anything starts', () => {
     const file = join(root, 'broken.ts');
     writeFileSync(file, 'export default class Broken {\n  onCreate( {\n}\n');
     const err = await refused(['--alg', file, '--baseline', join(root, 'missing.ts')]);
-    expect(err).toMatch(/--alg: algorithm file .*broken\.ts does not load: /);
+    expect(err).toMatch(/--alg: algorithm file .*broken\.ts failed to load: /);
     expect(err).toMatch(/--baseline: algorithm file .*missing\.ts does not exist/);
   });
 

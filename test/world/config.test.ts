@@ -75,6 +75,11 @@ describe('world config', () => {
 });
 
 describe('algorithm check', () => {
+  it('--set values are checked as key=value and by the algorithm itself', async () => {
+    expect(await checkAlgorithm('fixed', '--alg', ['rate'])).toMatch(/--set: invalid --set 'rate': expected key=value/);
+    expect(await checkAlgorithm('fixed', '--alg', ['rate=50k'])).toBeNull();
+  });
+
   it('unknown names and missing files are named', async () => {
     expect(await checkAlgorithm('no-such-alg', '--alg')).toMatch(/--alg: unknown algorithm 'no-such-alg'/);
     expect(await checkAlgorithm('./nope.ts', '--alg')).toMatch(/does not exist/);
@@ -83,15 +88,15 @@ describe('algorithm check', () => {
   it('a .ts file that does not load is reported with the cause', async () => {
     const broken = join(dir, 'broken-alg.ts');
     writeFileSync(broken, 'import { nothing } from "./not-there.js";\nexport default class X { n = nothing; }\n');
-    expect(await checkAlgorithm(broken, '--alg')).toMatch(/--alg: algorithm file .*broken-alg\.ts does not load/);
+    expect(await checkAlgorithm(broken, '--alg')).toMatch(/--alg: algorithm file .*broken-alg\.ts failed to load/);
     const throws = join(dir, 'throws-alg.ts');
     writeFileSync(throws, 'throw new Error("boom at load");\n');
     expect(await checkAlgorithm(throws, '--alg')).toMatch(/boom at load/);
     const empty = join(dir, 'empty-alg.ts');
     writeFileSync(empty, 'export const x = 1;\n');
-    expect(await checkAlgorithm(empty, '--alg')).toMatch(/exports no algorithm class/);
+    expect(await checkAlgorithm(empty, '--alg')).toMatch(/exports no Algorithm/);
     const ok = join(dir, 'ok-alg.ts');
-    writeFileSync(ok, 'export default class Mine { onCreate(): void {} }\n');
+    writeFileSync(ok, 'export default class Mine { onCreate(): void {} onReport(): void {} }\n');
     expect(await checkAlgorithm(ok, '--alg')).toBeNull();
   });
 });
