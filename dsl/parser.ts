@@ -247,7 +247,8 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
     depthReported = false;
     const condition = expr(cond, 1);
     const body = s.items.slice(2).map(stmt).filter((x): x is Stmt => x !== null);
-    if (condition) clauses.push({ condition, body, span: s.span });
+    // A clause whose condition failed is kept with `false` so its body is still checked for errors.
+    clauses.push({ condition: condition ?? { kind: 'bool', value: false, span: cond.span }, body, span: s.span });
   };
 
   for (const form of sx.forms) {

@@ -47,6 +47,10 @@ const CASES: [string, string, Row[]][] = [
     [3, 21, 3, 25, 'name.unknown', "unknown name 'sent'; did you mean 'Report.sent'?"],
     [4, 7, 4, 18, 'name.readonly', "cannot assign 'Flow.rtt_us': it is a read-only primitive"],
   ]],
+  ['a bad condition does not hide errors in its clause', '(when (foo 1) (:= Rte 1) (report))', [
+    [1, 8, 1, 11, 'syntax.form', "unknown operator 'foo'"],
+    [1, 19, 1, 22, 'name.unknown', "unknown name 'Rte'; did you mean 'Rate'?"],
+  ]],
   ['a def after the clauses', '(when true (report))\n(def (Report (x 0)))', [[2, 1, 2, 2, 'syntax.def', '(def ...) must come before the (when ...) clauses']]],
   ['bad initial values', '(def (Report (x y)) (z))\n(when true (report))', [
     [1, 17, 1, 18, 'syntax.def', "the initial value of Report.x must be a number or true/false, found 'y'"],
