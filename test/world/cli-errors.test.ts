@@ -29,7 +29,7 @@ describe('ccp-bt world refuses bad settings before anything starts', () => {
     expect(err).toMatch(/--size: 10000 bytes is below one piece/);
     expect(err).toMatch(/--upload: unknown distribution 'normal'/);
     expect(err).toMatch(/--stages: 1\.5 must be below 1/);
-    expect(err).toMatch(/--alg: unknown algorithm 'no-such-alg' \(built-in: .*tft/);
+    expect(err).toMatch(/--alg: unknown algorithm 'no-such-alg': built-ins are .*tft/);
     expect(err).toMatch(/--trials: must be at least 1/);
     for (const line of err.trim().split('\n')) expect(line).toMatch(/^ccp-bt world: --/);
   });
