@@ -279,6 +279,20 @@ describe('attachment and bad input', () => {
       expect(readies.length).toBe(life);
       await server.close();
     }
+    // An agent killed with SIGKILL leaves its socket file behind: sends are refused until a new one binds.
+    const dead = new DgramSocket();
+    expect(dead.bind(join(dir, 'agent.sock'))).toBe(0);
+    dead.close();
+    dp.send(helloMessage('early'));
+    await sleep(20);
+    const server = await listenAgent({ dir });
+    closers.push(() => server.close());
+    serve(server);
+    for (let i = 0; i < 100 && readies.length < 3; i++) {
+      dp.send(helloMessage('early'));
+      await sleep(20);
+    }
+    expect(readies.length).toBe(3);
     expect(readies[0]).toEqual({ type: MsgType.Ready, version: 1, heartbeatMs: 100, agentName: 'a' });
   });
 
