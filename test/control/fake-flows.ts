@@ -64,6 +64,13 @@ export class FakeSource implements FlowSource {
     this.sink?.flowClosed(flow, reason);
   }
 
+  /** An event with the given Event fields (others 0). */
+  emit(flow: FakeFlow, fields: Partial<Record<keyof typeof EVENT, number>>): void {
+    this.event.fill(0);
+    for (const [k, v] of Object.entries(fields)) this.event[EVENT[k as keyof typeof EVENT]] = v as number;
+    this.sink?.flowEvent(flow, this.event);
+  }
+
   /** A block of `sent` bytes went to the peer. */
   sent(flow: FakeFlow, bytes: number): void {
     this.event.fill(0);
@@ -71,6 +78,10 @@ export class FakeSource implements FlowSource {
     flow.stats[0] += bytes;
     this.sink?.flowEvent(flow, this.event);
   }
+}
+
+export function stateChange(source: FakeSource, flow: FakeFlow): void {
+  source.emit(flow, { state_change: 1 });
 }
 
 /** Resolves when `cond()` holds, polling every 5 ms; rejects after `timeoutMs`. */
