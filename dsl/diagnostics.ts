@@ -68,11 +68,6 @@ export function warning(span: Span, code: DiagnosticCode, message: string, hint?
   return { ...diag(span, code, message, hint), severity: 'warning' };
 }
 
-/** Span covering `a` through `b`. */
-export function joinSpans(a: Span, b: Span): Span {
-  return { line: a.line, column: a.column, endLine: b.endLine, endColumn: b.endColumn };
-}
-
 /** Orders diagnostics by position, so all stages' findings read top to bottom. */
 export function byPosition(a: Diagnostic, b: Diagnostic): number {
   return a.line - b.line || a.column - b.column;

@@ -17,7 +17,7 @@ interface OpInfo {
   readonly min: number;
   readonly max: number; // Infinity: folded left into binary nodes
 }
-const OPERATORS: Record<string, OpInfo> = {
+const OPERATOR_TABLE: Record<string, OpInfo> = {
   '+': { op: '+', min: 2, max: Infinity },
   '*': { op: '*', min: 2, max: Infinity },
   '-': { op: '-', min: 1, max: 2 },
@@ -40,7 +40,9 @@ const OPERATORS: Record<string, OpInfo> = {
   ewma: { op: 'ewma', min: 3, max: 3 },
   if: { op: 'if', min: 3, max: 3 },
 };
-export const OPERATOR_NAMES = Object.keys(OPERATORS);
+// A Map, so that names like 'toString' are not found on Object.prototype.
+const OPERATORS = new Map(Object.entries(OPERATOR_TABLE));
+export const OPERATOR_NAMES = [...OPERATORS.keys()];
 
 export interface ParseResult {
   ast: ProgramAst;
@@ -167,7 +169,7 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
         return { kind: 'number', value, span: s.span };
       }
       if (s.text === 'true' || s.text === 'false') return { kind: 'bool', value: s.text === 'true', span: s.span };
-      if (s.token === 'operator' || OPERATORS[s.text]) {
+      if (s.token === 'operator' || OPERATORS.has(s.text)) {
         return fail(s.span, 'syntax.form', `'${s.text}' is an operator and must be applied: (${s.text} a b)`);
       }
       if (s.text === 'infinity') return fail(s.span, 'name.unknown', "unknown name 'infinity'", 'write +infinity');
@@ -177,7 +179,7 @@ export function parse(source: string, limits: ParseLimits): ParseResult {
     const head = s.items[0];
     if (!head) return fail(s.span, 'syntax.form', 'empty () where an expression was expected');
     if (head.kind !== 'atom') return fail(head.span, 'syntax.form', `expected an operator after '(', found ${describe(head)}`);
-    const info = OPERATORS[head.text];
+    const info = OPERATORS.get(head.text);
     if (!info && head.text === '=') return fail(head.span, 'syntax.form', "unknown operator '='; did you mean '=='?", 'equality is ==, assignment is the statement (:= VAR EXPR)');
     if (!info) {
       const stmt = head.text === ':=' || head.text === 'report' || head.text === 'fallthrough';

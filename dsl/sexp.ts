@@ -144,8 +144,3 @@ export function parseSExprs(tokens: IToken[], maxDepth: number): SExprResult {
   }
   return { forms, errors };
 }
-
-// Keep TypeScript aware that these token types are used through allTokens.
-void NumberLit;
-void Name;
-void Operator;

@@ -33,6 +33,7 @@ const TOKENS = [
   '(', ')', '(', ')', 'def', 'when', 'Report', 'volatile', ':=', 'report', 'fallthrough', 'x', 'Report.x', 's',
   '1', '-2.5', '+infinity', '0', 'true', 'false', '+', '-', '*', '/', '%', '<', '==', 'and', '||', '!', 'not',
   'min', 'max', 'ewma', 'if', 'Flow.rate_out', 'Event.tick', 'Micros', 'Rate', 'Choke', '#c\n', '\n', '$', '"', '.', '=',
+  'toString', 'constructor', '__proto__', 'Report.toString', 'hasOwnProperty',
 ];
 
 describe('the compiler on hostile text', () => {
