@@ -227,8 +227,10 @@ export class Torrent extends EventEmitter implements PeerOwner {
   fillRequests(peer: Peer): void {
     if (!peer.canRequest || this.have.complete()) return;
     const now = monoUs();
-    let want = peer.windowSize(now) - peer.outstanding.size;
-    if (want <= 0) return;
+    const window = peer.windowSize(now);
+    let want = window - peer.outstanding.size;
+    // Top up in batches (fewer, larger writes) unless the pipe is nearly empty.
+    if (want <= 0 || (want < Math.min(8, window >> 2) && peer.outstanding.size > 2)) return;
     const down = this.context.downBucket;
     if (down.rateBps > 0) {
       // The download cap paces our requests: ask only for what the credit covers.

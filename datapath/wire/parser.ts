@@ -69,6 +69,7 @@ export class WireParser {
   }
 
   private nextHandshake(): ParsedItem | null {
+    this.advance();
     const avail = this.buffered;
     if (avail === 0) return null;
     // Validate the prefix early so garbage is refused before 68 bytes arrive.
@@ -83,25 +84,54 @@ export class WireParser {
     return { id: 'handshake', handshake: hs };
   }
 
-  /** Makes the first `n` unconsumed bytes contiguous in `head` (joining chunks once) and returns them. */
+  /**
+   * Makes the first `n` unconsumed bytes contiguous in `head` and returns them. Only those `n` bytes
+   * are copied; the rest of the last chunk they end in stays a view (no copy) for later messages.
+   */
   private contiguous(n: number): Buffer {
-    if (this.head.length - this.off < n) {
-      const parts = [this.head.subarray(this.off), ...this.rest];
-      this.head = Buffer.concat(parts);
-      this.off = 0;
-      this.rest = [];
+    const inHead = this.head.length - this.off;
+    if (inHead < n) {
+      const joined = Buffer.allocUnsafe(n);
+      this.head.copy(joined, 0, this.off);
+      let filled = inHead;
+      let used = 0;
+      let tail: Buffer | null = null;
+      while (filled < n) {
+        const c = this.rest[used++]!;
+        const take = Math.min(c.length, n - filled);
+        c.copy(joined, filled, 0, take);
+        filled += take;
+        if (take < c.length) tail = c.subarray(take);
+      }
+      const remaining = this.rest.slice(used);
+      if (tail) remaining.unshift(tail);
+      this.rest = remaining;
       this.restBytes = 0;
+      for (const c of remaining) this.restBytes += c.length;
+      // The joined message becomes the head; once consumed, push() or the next call moves on to `rest`.
+      this.head = joined;
+      this.off = 0;
     }
     return this.head.subarray(this.off, this.off + n);
   }
 
+  /** Moves on to the next pending chunk once the head is used up. */
+  private advance(): void {
+    while (this.off >= this.head.length && this.rest.length > 0) {
+      this.head = this.rest.shift()!;
+      this.restBytes -= this.head.length;
+      this.off = 0;
+    }
+  }
+
   private nextMessage(): WireMessage | null {
+    this.advance();
     const avail = this.buffered;
     if (avail < 4) return null;
     let headAvail = this.head.length - this.off;
     if (headAvail < 4) {
-      this.contiguous(avail);
-      headAvail = avail;
+      this.contiguous(4);
+      headAvail = this.head.length - this.off;
     }
     const len = this.head.readUInt32BE(this.off);
     if (len === 0) {

@@ -1,0 +1,244 @@
+// npm run bench:transfer [-- --size 256Mi --leechers 8 --multi-size 64Mi --piece-length 256Ki]
+// One seeder → one leecher over loopback, then one seeder → N leechers: ccp-bt→ccp-bt against
+// aria2→aria2 in the same run, through one local tracker. Prints MB/s (end to end and from the first
+// byte on disk), the ratio ccp-bt/aria2, and CPU seconds of each side (from /proc and bash `times`).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import net from 'node:net';
+import { startTracker, type TrackerServer } from '../tracker/server.js';
+import { createTorrent } from '../datapath/metainfo/create.js';
+import { parseMetainfo } from '../datapath/metainfo/metainfo.js';
+import { parseBytes } from '../cli/units.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'bin', 'ccp-bt.mjs');
+const CLK_TCK = 100;
+const ARIA2 = ['--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--disable-ipv6=true',
+  '--seed-ratio=0.0', '--bt-tracker-interval=2', '--summary-interval=0', '--console-log-level=error', '--file-allocation=none',
+  '--bt-max-peers=55', '--max-overall-upload-limit=0', '--max-overall-download-limit=0'];
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+const size = parseBytes(arg('size', '256Mi'), 'size');
+const multiSize = parseBytes(arg('multi-size', String(Math.min(size, 64 * 1024 * 1024))), 'multi-size');
+const leechers = Number(arg('leechers', '8'));
+const pieceLength = parseBytes(arg('piece-length', '256Ki'), 'piece length');
+const only = arg('only', 'all'); // all | single | multi
+
+const children = new Set<ChildProcess>();
+function killAll(): void {
+  for (const c of children) if (c.pid && c.exitCode === null) process.kill(c.pid, 'SIGKILL');
+}
+process.on('exit', killAll);
+process.on('SIGINT', () => process.exit(130));
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** CPU seconds (user + system) of a live process. */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+interface Finished {
+  code: number | null;
+  cpuS: number;
+  endMs: number;
+  out: string;
+}
+
+/** Runs a command that exits by itself; its CPU time comes from bash's `times` (children's totals). */
+function runTimed(cmd: string[], cwd = ROOT): { child: ChildProcess; done: Promise<Finished> } {
+  const script = '"$@"; rc=$?; times >&2; exit $rc';
+  const child = spawn('bash', ['-c', script, '_', ...cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<Finished>((res) => {
+    child.on('exit', (code) => {
+      children.delete(child);
+      const lines = err.trim().split('\n');
+      const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
+      const cpuS = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
+      res({ code, cpuS, endMs: performance.now(), out: out + err });
+    });
+  });
+  return { child, done };
+}
+
+function runLive(cmd: string[]): ChildProcess {
+  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function makeData(dir: string, bytes: number, tracker: TrackerServer): Promise<{ file: string; torrent: string; infoHash: string }> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'payload.bin');
+  const ws = createWriteStream(file);
+  for (let left = bytes; left > 0; left -= 16 << 20) {
+    const chunk = randomBytes(Math.min(left, 16 << 20));
+    if (!ws.write(chunk)) await new Promise<void>((r) => ws.once("drain", () => r()));
+  }
+  await new Promise<void>((r) => ws.end(r));
+  const torrentBytes = await createTorrent({ path: file, trackers: [[tracker.httpUrl]], pieceLength, creationDate: null });
+  const torrent = join(dir, 'payload.torrent');
+  writeFileSync(torrent, torrentBytes);
+  return { file, torrent, infoHash: parseMetainfo(torrentBytes).infoHashHex };
+}
+
+type Client = 'ccp-bt' | 'aria2';
+
+function seederCmd(client: Client, torrent: string, dataDir: string, port: number): string[] {
+  return client === 'ccp-bt'
+    ? [process.execPath, CLI, 'seed', torrent, '--data', dataDir, '--host', '127.0.0.1', '--port', String(port)]
+    : ['aria2c', ...ARIA2, '-V', '--check-integrity=true', `--listen-port=${port}`, '-d', dataDir, torrent];
+}
+
+function leecherCmd(client: Client, torrent: string, dir: string, port: number): string[] {
+  return client === 'ccp-bt'
+    ? [process.execPath, CLI, 'download', torrent, '-o', dir, '--host', '127.0.0.1', '--port', String(port), '--json']
+    : ['aria2c', ...ARIA2, '--seed-time=0', `--listen-port=${port}`, '-d', dir, torrent];
+}
+
+/** CPU seconds a ccp-bt process spends just starting (loading the CLI through tsx), best of 3. */
+async function startupCpuS(): Promise<number> {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const r = await runTimed([process.execPath, CLI, 'download', '--help']).done;
+    best = Math.min(best, r.cpuS);
+  }
+  return best;
+}
+
+interface RunResult {
+  client: Client;
+  bytes: number;
+  leechers: number;
+  endToEndS: number;
+  fromFirstByteS: number;
+  seederCpuS: number;
+  leecherCpuS: number;
+}
+
+async function swarmRun(client: Client, tracker: TrackerServer, work: string, bytes: number, n: number): Promise<RunResult> {
+  const src = join(work, `${client}-src`);
+  const { file, torrent, infoHash } = await makeData(src, bytes, tracker);
+  const seeder = runLive(seederCmd(client, torrent, src, await freePort()));
+  await waitFor(() => (tracker.swarms().get(infoHash)?.seeders ?? 0) > 0, 120_000, `${client} seeder to announce`);
+  await new Promise((r) => setTimeout(r, 300));
+  const seederCpu0 = cpuOf(seeder.pid!);
+  const t0 = performance.now();
+  const dsts: string[] = [];
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const dst = join(work, `${client}-dst${i}`);
+    mkdirSync(dst, { recursive: true });
+    dsts.push(dst);
+    runs.push(runTimed(leecherCmd(client, torrent, dst, await freePort())));
+  }
+  // First byte: the first leecher file with blocks on disk.
+  let firstByteMs = Number.NaN;
+  const poll = setInterval(() => {
+    if (!Number.isNaN(firstByteMs)) return;
+    for (const d of dsts) {
+      try {
+        if (statSync(join(d, 'payload.bin')).blocks > 0) firstByteMs = performance.now();
+      } catch {
+        // not created yet
+      }
+    }
+  }, 10);
+  const results = await Promise.all(runs.map((r) => r.done));
+  clearInterval(poll);
+  const seederCpu = cpuOf(seeder.pid!) - seederCpu0;
+  seeder.kill('SIGKILL');
+  const end = Math.max(...results.map((r) => r.endMs));
+  for (const [i, r] of results.entries()) {
+    if (r.code !== 0) throw new Error(`${client} leecher ${i} exited ${r.code}: ${r.out.slice(-2000)}`);
+  }
+  const want = readFileSync(file);
+  for (const d of dsts) if (!readFileSync(join(d, 'payload.bin')).equals(want)) throw new Error(`${client}: ${d} differs from the source`);
+  for (const d of [src, ...dsts]) rmSync(d, { recursive: true, force: true });
+  return {
+    client, bytes, leechers: n,
+    endToEndS: (end - t0) / 1000,
+    fromFirstByteS: (end - (Number.isNaN(firstByteMs) ? t0 : firstByteMs)) / 1000,
+    seederCpuS: seederCpu,
+    leecherCpuS: results.reduce((a, r) => a + r.cpuS, 0),
+  };
+}
+
+let startupS = 0;
+const net0 = (r: RunResult): number => (r.client === 'ccp-bt' ? r.leecherCpuS - startupS * r.leechers : r.leecherCpuS);
+
+const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
+
+function report(title: string, ours: RunResult, ref: RunResult): void {
+  console.log(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB`);
+  console.log('client    e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
+  for (const r of [ours, ref]) {
+    console.log(
+      `${r.client.padEnd(9)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ${r.seederCpuS.toFixed(2).padStart(12)}  ${r.leecherCpuS.toFixed(2).padStart(13)}  ${net0(r).toFixed(2).padStart(15)}`,
+    );
+  }
+  const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+  console.log(
+    `ratio ccp-bt/aria2: throughput ${ratio(mbps(ours, ours.endToEndS), mbps(ref, ref.endToEndS))} end to end, ` +
+      `${ratio(mbps(ours, ours.fromFirstByteS), mbps(ref, ref.fromFirstByteS))} from first byte; ` +
+      `CPU seeder ${ratio(ours.seederCpuS, ref.seederCpuS)}, leechers ${ratio(ours.leecherCpuS, ref.leecherCpuS)} ` +
+      `(${ratio(net0(ours), net0(ref))} without ccp-bt's ${startupS.toFixed(2)} s CLI startup per process)`,
+  );
+}
+
+const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
+const tracker = await startTracker({ host: '127.0.0.1', intervalS: 2 });
+try {
+  startupS = await startupCpuS();
+  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
+  if (only !== 'multi') {
+    const ours = await swarmRun('ccp-bt', tracker, work, size, 1);
+    const ref = await swarmRun('aria2', tracker, work, size, 1);
+    report('one seeder → one leecher', ours, ref);
+  }
+  if (only !== 'single' && leechers > 0) {
+    const ours = await swarmRun('ccp-bt', tracker, work, multiSize, leechers);
+    const ref = await swarmRun('aria2', tracker, work, multiSize, leechers);
+    report(`one seeder → ${leechers} leechers`, ours, ref);
+  }
+} finally {
+  killAll();
+  await tracker.close();
+  rmSync(work, { recursive: true, force: true });
+}
