@@ -14,17 +14,16 @@ import type { RunResult } from './run-world.js';
 
 /** The demo `npm start` runs: small enough for about a minute on two cores. */
 export function demoSettings(): RawSettings {
-  const algs = builtinAlgorithms();
   return {
-    alg: algs.includes('tyrant') ? 'tyrant' : 'aimd',
+    alg: builtinAlgorithms().includes('tyrant') ? 'tyrant' : 'aimd',
     baseline: 'tft',
-    peers: 10,
+    peers: 8,
     seeds: 2,
-    size: '4MiB',
-    pieceLength: '64KiB',
-    upload: 'uniform:100k-400k',
+    size: '2MiB',
+    pieceLength: '32KiB',
+    upload: 'uniform:100k-300k',
     stages: 'uniform:0-0.8',
-    myUpload: '200k',
+    myUpload: '150k',
     trials: 2,
     warmup: 1,
   };
