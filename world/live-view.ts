@@ -82,7 +82,7 @@ export class LiveView {
   }
 
   private draw(line: string): void {
-    const cols = (this.out as NodeJS.WriteStream).columns ?? 120;
+    const cols = (this.out as NodeJS.WriteStream).columns || 120;
     this.out.write('\r\x1b[2K' + line.slice(0, Math.max(20, cols - 1)));
     this.drawn = true;
   }

@@ -61,8 +61,13 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
   const externals: ExternalPeer[] = [];
   let agent: MyAgent | undefined;
   let agentP: Promise<MyAgent> | undefined;
-  const update = (u: Omit<RunUpdate, 'externalPeers' | 'world'>): void =>
+  let current: Omit<RunUpdate, 'externalPeers' | 'world'> = { phase: 'starting' };
+  const update = (u: Omit<RunUpdate, 'externalPeers' | 'world'>): void => {
+    current = u;
     spec.onUpdate?.({ ...u, world: peers?.status(), externalPeers: externals.length });
+  };
+  // The live view also moves between my client's progress lines (world status, elapsed time).
+  const ticker = setInterval(() => update(current), 500);
   const t0 = performance.now();
   const phase = (what: string): void => spec.onLog?.(`[run] ${what} at ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
@@ -111,6 +116,7 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
       samples: me.samples, error: me.error,
     };
   } finally {
+    clearInterval(ticker);
     if (agent) await agent.stop();
     else await agentP?.then((a) => a.stop()).catch(() => {});
     await Promise.allSettled([...externals.map((e) => group.stop(e.process)), peers ? group.stop(peers.process) : undefined]);
