@@ -37,11 +37,26 @@ export function payloadOf(u: TapUnit): number {
   return 0;
 }
 
+/**
+ * Paced units are written in slices of about 1/64 s of the tightest rate (1–16 KiB), so that even a
+ * slow rate flows evenly instead of a block at a time.
+ */
+export function sliceBytesFor(buckets: readonly TokenBucket[]): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (const b of buckets) if (b.rateBps > 0 && b.rateBps < min) min = b.rateBps;
+  if (min === Number.POSITIVE_INFINITY) return 16 * 1024;
+  return Math.max(1024, Math.min(16 * 1024, Math.floor(min / 64)));
+}
+
 export class RelayDirection {
   private readonly raw = new ByteQueue();
   private readonly tap = new WireTap();
   private readonly units: TapUnit[] = [];
   private unitHead = 0;
+  /** Bytes of the head unit already written (a paced unit goes out in slices). */
+  private headSent = 0;
+  /** Messages to write once the half-written head unit is complete. */
+  private injected: Buffer[] = [];
   private wait: PacerHandle | null = null;
   private dstFull = false;
   private pausedByUs = false;
@@ -86,9 +101,13 @@ export class RelayDirection {
     if (chunk.length > 0) this.onData(chunk);
   }
 
-  /** Writes `bytes` to dst now, at a message boundary (between units). For held messages. */
+  /** Writes `bytes` to dst at the next message boundary (now, unless a unit is half-written). */
   inject(bytes: Buffer): void {
     if (this.closed || this.endedDst) return;
+    if (this.headSent > 0) {
+      this.injected.push(bytes);
+      return;
+    }
     if (!this.dst.write(bytes)) this.dstFull = true;
     this.bytesForwarded += bytes.length;
   }
@@ -142,17 +161,24 @@ export class RelayDirection {
     if (this.closed || this.wait) return;
     while (this.unitHead < this.units.length && !this.dstFull) {
       const u = this.units[this.unitHead]!;
-      const route = this.hooks.route(u);
-      if (route === 'hold' || route === 'drop') {
-        this.raw.take(u.bytes);
-        this.unitHead++;
-        continue;
+      if (this.headSent === 0) {
+        const route = this.hooks.route(u);
+        if (route === 'hold' || route === 'drop') {
+          this.raw.take(u.bytes);
+          this.unitHead++;
+          continue;
+        }
       }
-      const cost = payloadOf(u);
+      // Paced units go in slices, so a slow rate flows smoothly rather than a block at a time; each
+      // slice pays for the payload bytes in it (a piece's 13-byte header is free).
+      const payload = payloadOf(u);
+      const buckets = this.hooks.buckets();
+      const n = payload > 0 ? Math.min(sliceBytesFor(buckets), u.bytes - this.headSent) : u.bytes;
+      const headerBytes = u.bytes - payload;
+      const cost = payload > 0 ? Math.max(0, this.headSent + n - Math.max(headerBytes, this.headSent)) : 0;
       if (cost > 0) {
         const now = nowUs();
         let delay = 0;
-        const buckets = this.hooks.buckets();
         for (const b of buckets) delay = Math.max(delay, b.delayUs(cost, now));
         if (delay > 0) {
           this.wait = this.pacer.after(delay, () => {
@@ -163,21 +189,32 @@ export class RelayDirection {
         }
         for (const b of buckets) b.consume(cost, now);
       }
-      const parts = this.raw.take(u.bytes);
+      const parts = this.raw.take(n);
       let ok = true;
-      for (const p of parts) ok = this.dst.write(p);
+      for (const part of parts) ok = this.dst.write(part);
       if (!ok) this.dstFull = true;
-      this.unitHead++;
-      this.bytesForwarded += u.bytes;
+      this.headSent += n;
+      this.bytesForwarded += n;
       this.payloadForwarded += cost;
+      if (this.headSent < u.bytes) continue;
+      this.headSent = 0;
+      this.unitHead++;
       this.hooks.onForward(u, nowUs());
       if (this.closed) return;
+      this.flushInjected();
     }
     if (this.unitHead > 256 && this.unitHead * 2 > this.units.length) {
       this.units.splice(0, this.unitHead);
       this.unitHead = 0;
     }
     this.flowControl();
+  }
+
+  private flushInjected(): void {
+    if (this.injected.length === 0) return;
+    const list = this.injected;
+    this.injected = [];
+    for (const b of list) this.inject(b);
   }
 
   private flowControl(): void {
