@@ -18,7 +18,6 @@ export const describe = 'BitTyrant-style: unchoke the best return (d_p/u_p) with
 
 export function checkParams(params: Params): void {
   readTyrantConfig(params);
-  params.bool('trace', false);
 }
 
 export { TyrantFlow, TyrantSwarm };

@@ -29,6 +29,8 @@ export interface TyrantConfig {
   /** While seeding: total upload, split evenly among `seedSlots` least-served peers (bytes/s). */
   readonly seedTotalBps: number;
   readonly seedSlots: number;
+  /** Log every round's decision (which peers, at what Rate, d_p of each). */
+  readonly trace: boolean;
 }
 
 export const TYRANT_DEFAULTS = {
@@ -74,6 +76,14 @@ export function readTyrantConfig(params: Params): TyrantConfig {
     if (!ok(v)) problems.push(`--set ${key}=${v}: ${want}`);
     return v;
   };
+  const flag = (key: string, fallback: boolean): boolean => {
+    try {
+      return params.bool(key, fallback);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+      return fallback;
+    }
+  };
   const positive = (v: number): boolean => v > 0;
   const count = (lo: number) => (v: number): boolean => Number.isInteger(v) && v >= lo && v <= 1000;
 
@@ -92,6 +102,7 @@ export function readTyrantConfig(params: Params): TyrantConfig {
     peerSlots: num('peerSlots', d.peerSlots, count(1), 'must be a whole number 1..1000'),
     seedTotalBps: rate('seedTotal', d.seedTotal, positive, 'must be above 0'),
     seedSlots: num('seedSlots', d.seedSlots, count(1), 'must be a whole number 1..1000'),
+    trace: flag('trace', false),
   };
   if (cfg.explore >= cfg.slots && problems.length === 0) problems.push(`--set explore=${cfg.explore} leaves no regular slot of slots=${cfg.slots}`);
   if (cfg.maxBps > 0 && cfg.maxBps < cfg.minBps) problems.push(`--set max=${cfg.maxBps} is below min=${cfg.minBps}`);

@@ -9,7 +9,6 @@ import { selectUnchokes, type Candidate } from './select.js';
 
 export class TyrantSwarm extends SwarmPolicy<TyrantFlow> {
   readonly cfg: TyrantConfig = this.shared('tyrant.config', () => readTyrantConfig(this.params));
-  private readonly trace = this.params.bool('trace', false);
   override tickMs = this.cfg.roundMs;
   private roundStartMs = -Infinity;
   private wasSeeding = false;
@@ -35,7 +34,7 @@ export class TyrantSwarm extends SwarmPolicy<TyrantFlow> {
     const { count, spentBps } = this.unchokedNow(t);
     if (count < this.cfg.slots && spentBps + up <= this.cfg.budgetBps) {
       flow.unchoke(up, t.nowMs, false);
-      if (this.trace) this.log(`unchoke ${flow.info.peerAddress} at once at ${Math.round(up)} B/s (${flow.justUnchokedUs ? 'it unchoked us' : 'newly interested'})`);
+      if (this.cfg.trace) this.log(`unchoke ${flow.info.peerAddress} at once at ${Math.round(up)} B/s (${flow.justUnchokedUs ? 'it unchoked us' : 'newly interested'})`);
     }
   }
 
@@ -76,7 +75,7 @@ export class TyrantSwarm extends SwarmPolicy<TyrantFlow> {
       keep.add(key);
     }
     for (const f of known) if (!keep.has(f)) f.choke();
-    if (this.trace) {
+    if (this.cfg.trace) {
       const show = (l: { key: TyrantFlow; rateBps: number }[]): string =>
         l.map(({ key, rateBps }) => `${key.info.peerAddress}@${Math.round(rateBps / 1000)}k(d=${Math.round(key.downEstimateBps() / 1000)}k)`).join(' ');
       this.log(`round ${this.rounds}: ${pick.regular.length} regular [${show(pick.regular)}] explore [${show(pick.explore)}] spent ${Math.round(pick.spentBps / 1000)}k of ${Math.round(this.cfg.budgetBps / 1000)}k`);
