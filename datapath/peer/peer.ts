@@ -28,7 +28,8 @@ export const MAX_PEER_REQUESTS = 500;
 const SEND_HIGH_WATER = 1 << 20;
 /** Disk reads in flight per peer. */
 const MAX_READS = 16;
-const IDLE_TIMEOUT_MS = 120_000;
+// Peers send keep-alives every ~2 min (BEP 3); allow some slack before calling them dead.
+const IDLE_TIMEOUT_MS = 180_000;
 const KEEP_ALIVE_MS = 60_000;
 /** A request older than max(this, 4 × latency) is lost: the peer is snubbing us. */
 const REQUEST_TIMEOUT_US = 20_000_000;

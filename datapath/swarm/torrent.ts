@@ -378,7 +378,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     this.connectMore(nowMs);
     this.refillAll();
     this.updateStats(nowUs);
-    this.emit('tick', this.progress(nowUs));
+    if (this.listenerCount('tick') > 0) this.emit('tick', this.progress(nowUs));
   }
 
   /** The standard choker over the flows nobody else controls. */
