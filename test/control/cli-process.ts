@@ -165,13 +165,17 @@ export function startAgent(f: Fixture, args: string[]): CliProcess {
   return new CliProcess('agent', ['connect', '--ipc', 'unix', '--socket-dir', f.socketDir, ...args]);
 }
 
-/** Bytes/s of a leecher between two moments (ms, performance.now), from its progress lines. */
+/**
+ * Bytes/s a leecher received between two moments (ms, performance.now), from its progress lines; a
+ * transfer that completed inside the window counts up to its completion.
+ */
 export function rateBetween(p: CliProcess, fromMs: number, toMs: number): { bps: number; spanS: number } {
-  const pts = p.progress().filter((x) => x.atMs >= fromMs && x.atMs <= toMs && !x.complete);
+  const all = p.progress();
+  const done = all.findIndex((x) => x.complete);
+  const pts = (done >= 0 ? all.slice(0, done + 1) : all).filter((x) => x.atMs >= fromMs && x.atMs <= toMs);
   if (pts.length < 2) return { bps: NaN, spanS: 0 };
   const a = pts[0]!;
   const b = pts[pts.length - 1]!;
   const spanS = (b.atMs - a.atMs) / 1000;
   return { bps: (b.downloadedBytes - a.downloadedBytes) / spanS, spanS };
 }
-
