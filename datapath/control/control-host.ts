@@ -146,7 +146,8 @@ export class ControlHost implements FlowEventSink {
     const slot = this.slots.get(flow.info.flowId);
     if (slot === undefined || slot.inst === null) return;
     this.stats.events++;
-    event[EVENT.now_us] = nowUs();
+    // Sources stamp their events with the shared monotonic clock; stamp those that did not.
+    if (event[EVENT.now_us] === 0) event[EVENT.now_us] = nowUs();
     this.runSlot(slot, event);
   }
 

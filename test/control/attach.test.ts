@@ -62,6 +62,34 @@ describe('agents coming and going', () => {
     for (const l of leechers) await l.waitFor(/"event":"complete"/, 30_000);
   }, 120_000);
 
+  it('a hung agent (SIGSTOP) counts as gone; once it runs again it re-attaches', async () => {
+    const f = await makeFixture(3_000_000);
+    fixtures.push(f);
+    const agent = startAgent(f, ['--alg', 'fixed', '--set', 'rate=100k', '--heartbeat', '100', '--stats', '200']);
+    const { proc: seeder, port } = await startSeeder(f);
+    await agent.waitFor(/attached to datapath/, 20_000);
+    const leecher = startLeecher(f, 1, port, ['--max-down', '200k']);
+    await agent.waitFor(/flows 1,/, 20_000);
+    const seen = seeder.lines.length;
+    agent.kill('SIGSTOP');
+    try {
+      const line = await seeder.waitFor(/silent for \d+ ms \(timeout 300 ms\)/, 5000, seen);
+      expect(Number(/silent for (\d+) ms/.exec(line.text)![1])).toBeLessThanOrEqual(300 + 150);
+    } finally {
+      agent.kill('SIGCONT');
+    }
+    // Awake again, it hears the datapath's Hello, starts over and gets the live flow back.
+    const attachedBefore = agent.lines.filter((l) => /attached to datapath/.test(l.text)).length;
+    const deadline = performance.now() + 10_000;
+    while (agent.lines.filter((l) => /attached to datapath/.test(l.text)).length === attachedBefore) {
+      if (performance.now() > deadline) throw new Error(`no re-attach\n${agent.tail()}\n${seeder.tail()}`);
+      await sleep(50);
+    }
+    const from = agent.lines.length;
+    await agent.waitFor(/flows 1,/, 5000, from);
+    leecher.kill('SIGKILL');
+  }, 60_000);
+
   it('a rogue on the agent socket sending random and malformed datagrams gets errors back; the datapath keeps serving', async () => {
     const f = await makeFixture(3_000_000);
     fixtures.push(f);
