@@ -30,6 +30,8 @@ export interface PeerOwner {
   readonly picker: Picker;
   readonly torrentStats: Float64Array;
   readBlock(index: number, begin: number, length: number): Promise<Buffer>;
+  /** The block without waiting if it is already in memory, else null. */
+  peekBlock(index: number, begin: number, length: number): Buffer | null;
   /** A block arrived (requested or not); the owner stores it and cancels duplicates in end-game. */
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void;
   /** Top the peer's requests up to its window. */

@@ -474,6 +474,11 @@ export class Peer implements ControlledFlow {
         q.splice(0, this.peerRequestsHead);
         this.peerRequestsHead = 0;
       }
+      const ready = this.owner.peekBlock(r.index, r.begin, r.length);
+      if (ready) {
+        this.writeBlock(r, ready);
+        continue;
+      }
       this.readsInFlight++;
       this.readBytesInFlight += r.length;
       this.owner.readBlock(r.index, r.begin, r.length).then(
@@ -497,9 +502,13 @@ export class Peer implements ControlledFlow {
     this.readBytesInFlight -= r.length;
     if (this.closed) return;
     if (this.amChoking) return; // choked while reading: the request is void
+    this.writeBlock(r, block);
+    this.servePump();
+  }
+
+  private writeBlock(r: BlockRef, block: Buffer): void {
     const s = this.socket;
-    // Blocks of one cached piece resolve together: cork until the end of this tick so they leave
-    // in one writev instead of one syscall each.
+    // Blocks that are ready in one tick leave in one writev instead of one syscall each.
     if (!this.corked) {
       this.corked = true;
       s.cork();
@@ -513,7 +522,6 @@ export class Peer implements ControlledFlow {
     this.rateOut.add(block.length, now);
     this.owner.onTransfer(block.length, 0, now);
     if (this.owner.context.sink) this.emit(now, block.length, 0, 0, 0, 0);
-    this.servePump();
   }
 
   // ---- housekeeping ----

@@ -9,6 +9,8 @@ export interface BlockReader {
 
 export class PieceReadCache {
   private readonly pieces = new Map<number, Promise<Buffer>>();
+  /** Pieces whose read has completed, for the synchronous fast path. */
+  private readonly ready = new Map<number, Buffer>();
   private bytes = 0;
 
   constructor(
@@ -16,6 +18,12 @@ export class PieceReadCache {
     private readonly maxBytes = 32 * 1024 * 1024,
     private readonly maxPieceBytes = 4 * 1024 * 1024,
   ) {}
+
+  /** The block at once if its piece is already in memory (no promise, no microtask), else null. */
+  peek(piece: number, begin: number, length: number): Buffer | null {
+    const buf = this.ready.get(piece);
+    return buf ? buf.subarray(begin, begin + length) : null;
+  }
 
   async read(piece: number, begin: number, length: number): Promise<Buffer> {
     const plen = this.storage.pieceLength(piece);
@@ -26,10 +34,16 @@ export class PieceReadCache {
       this.pieces.delete(piece);
       this.pieces.set(piece, p);
     } else {
-      p = this.storage.readBlock(piece, 0, plen);
+      const started = this.storage.readBlock(piece, 0, plen);
+      p = started;
       this.pieces.set(piece, p);
       this.bytes += plen;
-      p.catch(() => this.drop(piece, p!));
+      p.then(
+        (buf) => {
+          if (this.pieces.get(piece) === started) this.ready.set(piece, buf);
+        },
+        () => this.drop(piece, started),
+      );
       while (this.bytes > this.maxBytes && this.pieces.size > 1) {
         const [oldest, op] = this.pieces.entries().next().value!;
         this.drop(oldest, op);
@@ -41,12 +55,14 @@ export class PieceReadCache {
 
   clear(): void {
     this.pieces.clear();
+    this.ready.clear();
     this.bytes = 0;
   }
 
   private drop(piece: number, p: Promise<Buffer>): void {
     if (this.pieces.get(piece) !== p) return;
     this.pieces.delete(piece);
+    this.ready.delete(piece);
     this.bytes -= this.storage.pieceLength(piece);
   }
 }

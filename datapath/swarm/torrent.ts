@@ -213,6 +213,10 @@ export class Torrent extends EventEmitter implements PeerOwner {
     return this.cache.read(index, begin, length);
   }
 
+  peekBlock(index: number, begin: number, length: number): Buffer | null {
+    return this.cache.peek(index, begin, length);
+  }
+
   onTransfer(sent: number, recv: number, nowUs: number): void {
     if (sent) {
       this.uploaded += sent;
