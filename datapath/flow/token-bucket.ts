@@ -8,11 +8,13 @@ import { performance } from 'node:perf_hooks';
 //   the burst waits for a full bucket and then drives the credit negative (debt), so the long-run
 //   rate stays exact whatever the block size.
 // - Timers are late (setTimeout fires ~1.1 ms after asking for 1 ms). Credit earned while a sender was
-//   already waiting is not lost to the cap: it is kept (up to `maxLateUs` worth) and spent on the next
+//   already waiting (delayUs said "wait") is not lost to the cap: it is kept (up to `maxLateUs` worth,
+//   default 50 ms: a loaded event loop runs timers that late) and spent on the next
 //   sends. So while a sender stays backlogged its cumulative bytes never run ahead of
 //   rate·t + max(burst, block) and do not fall behind because of timer lateness; at high rates several
 //   blocks go out per wakeup. The price: after going idle right after a send, a sender may find up to
-//   max(burst, rate·maxLateUs) of credit (the bucket cannot tell a late timer from a pause that short).
+//   max(burst, rate·graceUs) of credit (graceUs, 2 ms: the gap between a send and the next delayUs of a
+//   backlogged sender; a pause that short looks the same as a late wakeup).
 // - rateBps 0 = unlimited: delayUs is always 0 and consume does nothing.
 
 /** Monotonic clock in µs (fractional); the same epoch as flow/clock.ts monoUs and control/clock.ts. */
@@ -23,12 +25,17 @@ export function nowUs(): number {
 export interface TokenBucketOptions {
   /** Longest scheduler lateness whose credit is kept beyond the burst, µs (default 20 ms). */
   maxLateUs?: number;
+  /** After a send, how long the sender counts as ready before asking again, µs (default 2 ms). */
+  graceUs?: number;
 }
 
 export class TokenBucket {
   private rate: number;
   private burst: number;
   private readonly maxLateUs: number;
+  private readonly graceUs: number;
+  /** How much lateness after readyAtUs earns credit beyond the cap (maxLateUs or graceUs). */
+  private readyForUs = 0;
   private tokens: number;
   private lastUs = Number.NaN;
   /** When the waiting sender's credit was (or will be) reached; NaN when no sender waits. */
@@ -37,7 +44,8 @@ export class TokenBucket {
   constructor(rateBps: number, burstBytes: number, opts: TokenBucketOptions = {}) {
     this.rate = checkNonNegative(rateBps, 'rateBps');
     this.burst = checkNonNegative(burstBytes, 'burstBytes');
-    this.maxLateUs = checkNonNegative(opts.maxLateUs ?? 20_000, 'maxLateUs');
+    this.maxLateUs = checkNonNegative(opts.maxLateUs ?? 50_000, 'maxLateUs');
+    this.graceUs = checkNonNegative(opts.graceUs ?? 2_000, 'graceUs');
     this.tokens = this.burst; // start full: one burst may go at once
   }
 
@@ -83,12 +91,16 @@ export class TokenBucket {
     this.refill(nowUs);
     const need = Math.min(bytes, this.burst);
     if (this.tokens >= need) {
-      if (Number.isNaN(this.readyAtUs)) this.readyAtUs = nowUs;
+      if (Number.isNaN(this.readyAtUs)) {
+        this.readyAtUs = nowUs;
+        this.readyForUs = this.graceUs;
+      }
       return 0;
     }
     const exactUs = ((need - this.tokens) * 1e6) / this.rate;
     // The exact (fractional) ready time: rounding it up would clip a little credit on every wait.
     this.readyAtUs = nowUs + exactUs;
+    this.readyForUs = this.maxLateUs;
     return Math.ceil(exactUs);
   }
 
@@ -98,8 +110,9 @@ export class TokenBucket {
     this.refill(nowUs);
     this.tokens -= bytes;
     // A sender that just sent is taken to be ready for more: the credit it earns until it asks again
-    // is not clipped (at most maxLateUs worth, also when it turns out to have gone idle).
+    // is not clipped (at most graceUs worth, also when it turns out to have gone idle).
     this.readyAtUs = nowUs;
+    this.readyForUs = this.graceUs;
   }
 
   private refill(now: number): void {
@@ -112,11 +125,11 @@ export class TokenBucket {
     this.lastUs = now;
     const perUs = this.rate / 1e6;
     // Split [last, now) into: idle (before readyAt; saved credit is capped at the burst), ready (a
-    // sender waits on the scheduler; credit is kept in full, up to maxLateUs), and stalled (waited
+    // sender waits on the scheduler; credit is kept in full, up to readyForUs), and stalled (waited
     // longer than that, e.g. on socket backpressure; capped again at what it holds or the burst).
     const readyAt = Number.isNaN(this.readyAtUs) ? Number.POSITIVE_INFINITY : this.readyAtUs;
     const idleEnd = Math.min(now, Math.max(last, readyAt));
-    const readyEnd = Math.min(now, Math.max(idleEnd, readyAt + this.maxLateUs));
+    const readyEnd = Math.min(now, Math.max(idleEnd, readyAt + this.readyForUs));
     let t = this.tokens;
     if (idleEnd > last) t = capped(t, t + perUs * (idleEnd - last), this.burst);
     if (readyEnd > idleEnd) t += perUs * (readyEnd - idleEnd);

@@ -112,13 +112,19 @@ describe('TokenBucket semantics', () => {
     const b = new TokenBucket(1_000_000, BLOCK);
     expect(b.creditBytes(0)).toBe(BLOCK);
     expect(b.creditBytes(60_000_000)).toBe(BLOCK); // a minute idle still gives one block
-    // Right after a send the bucket cannot tell a late timer from a pause: it keeps up to
-    // maxLateUs (20 ms) of credit, then caps again.
+    // Right after a send the bucket cannot tell a backlogged sender from a pause: it keeps up to
+    // graceUs of credit, then caps again.
     b.consume(BLOCK, 60_000_000);
-    expect(b.creditBytes(120_000_000)).toBeCloseTo(20_000, 6);
-    const small = new TokenBucket(1_000_000, BLOCK, { maxLateUs: 1000 });
-    small.consume(BLOCK, 0);
-    expect(small.creditBytes(60_000_000)).toBe(BLOCK);
+    expect(b.creditBytes(120_000_000)).toBe(BLOCK);
+    const wide = new TokenBucket(1_000_000, BLOCK, { graceUs: 20_000 });
+    wide.consume(BLOCK, 0);
+    expect(wide.creditBytes(60_000_000)).toBeCloseTo(20_000, 6);
+    // A sender told to wait keeps the credit of a late wakeup (up to maxLateUs, 50 ms).
+    const late = new TokenBucket(1_000_000, BLOCK);
+    late.consume(BLOCK, 0);
+    const d = late.delayUs(BLOCK, 0);
+    expect(late.creditBytes(d + 30_000)).toBeCloseTo(BLOCK + 30_000, 6);
+    expect(late.creditBytes(d + 500_000)).toBeCloseTo(BLOCK + 50_000, 6);
   });
 
   it('goes into debt for a block larger than the burst, keeping the long-run rate', () => {
