@@ -30,6 +30,8 @@ export interface MyClientOptions {
   readonly socketDir: string;
   readonly uploadBps: number;
   readonly timeoutMs: number;
+  /** Resolves (with a reason) when the run must end early: the world broke down. */
+  readonly abort?: Promise<string>;
   readonly onSample?: (s: ClientSample) => void;
   readonly onLog?: (line: string) => void;
 }
@@ -116,7 +118,8 @@ export async function runMyClient(o: MyClientOptions): Promise<MyClientResult> {
     });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), o.timeoutMs)));
-    const outcome = await Promise.race([completeSeen.then(() => 'complete' as const), datapath.exited, timedOut]);
+    const aborted = (o.abort ?? new Promise<never>(() => {})).then((why) => ({ aborted: why }));
+    const outcome = await Promise.race([completeSeen.then(() => 'complete' as const), datapath.exited, timedOut, aborted]);
     clearTimeout(timer);
     const startupMs = (Number.isNaN(t0) ? performance.now() : t0) - spawnedAt;
     const last = samples[samples.length - 1];
@@ -125,7 +128,10 @@ export async function runMyClient(o: MyClientOptions): Promise<MyClientResult> {
       if (Number.isNaN(completedAt)) completedAt = sinceStart();
       return { completed: true, timeMs: completedAt, startupMs, downBytes: last?.downBytes ?? o.totalBytes, upBytes: last?.upBytes ?? 0, samples };
     }
-    const error = outcome === 'timeout' ? `did not complete within ${Math.round(o.timeoutMs / 1000)} s` : `my client exited (${String(outcome)}) before completing: ${dpErr() || 'no message'}`;
+    const error =
+      outcome === 'timeout' ? `did not complete within ${Math.round(o.timeoutMs / 1000)} s`
+      : typeof outcome === 'object' ? `stopped before completing: ${outcome.aborted}`
+      : `my client exited (${String(outcome)}) before completing: ${dpErr() || 'no message'}`;
     return { completed: false, timeMs: NaN, startupMs, downBytes: last?.downBytes ?? 0, upBytes: last?.upBytes ?? 0, samples, error };
   } finally {
     if (datapath) await o.group.stop(datapath);

@@ -106,6 +106,8 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
       socketDir: join(spec.dir, 'sock'),
       uploadBps: c.myUploadBps,
       timeoutMs: c.timeoutS * 1000,
+      // If the world's peers die mid-run, my client could only wait for the timeout: end the run now.
+      abort: peers?.process.exited.then((code) => `the world's peers exited (${String(code)})`),
       onSample: (sample) => update({ phase: 'running', sample }),
       onLog: spec.onLog,
     });
