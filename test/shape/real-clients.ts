@@ -150,6 +150,7 @@ export async function startQbittorrent(profileDir: string, socks: { host: string
     'Session\\LSDEnabled=false',
     'Session\\PeXEnabled=false',
     'Session\\Encryption=2',
+    'Session\\BTProtocol=TCP',
     'Session\\QueueingSystemEnabled=false',
     'Session\\InterfaceAddress=127.0.0.1',
     `Session\\ProxyPeerConnections=${socks ? 'true' : 'false'}`,
