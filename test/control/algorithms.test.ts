@@ -19,7 +19,7 @@ async function run(alg: string, params: string[]): Promise<{ source: FakeSource;
   const source = new FakeSource();
   const server = createInprocAgentServer('alg');
   const logs: string[] = [];
-  const agent = new Agent(server, mod, { params, heartbeatMs: 50, log: (l) => logs.push(l), swarmTickMs: 10 });
+  const agent = new Agent(server, mod, { params, heartbeatMs: 250, log: (l) => logs.push(l), swarmTickMs: 10 });
   const client = server.connect('dp');
   const host = new ControlHost(source, client, { name: 'dp', tickMs: 10, helloMs: 20, log: (l) => logs.push(l) });
   host.start();

@@ -8,7 +8,8 @@ import { Algorithm, SwarmPolicy, type AgentError, type AlgorithmModule, type Tor
 import { createInprocAgentServer } from '../../protocol/inproc-transport.js';
 import { ErrorCode, MsgType, PROTOCOL_VERSION, type ErrorMsg, type Message } from '../../protocol/messages.js';
 import type { Channel } from '../../protocol/transport.js';
-import { FakeSource, until, type FakeFlow } from './fake-flows.js';
+import { FakeSource, until } from './fake-flows.js';
+import { TORRENT } from '../../datapath/program/schema.js';
 
 const SUM_PROGRAM = `
 (def (Report (volatile sent 0) (count 0)))
@@ -36,7 +37,8 @@ function start(mod: AlgorithmModule, params: string[] = [], hostOpts: { agentTim
   const source = new FakeSource();
   const server = createInprocAgentServer('test-agent');
   const logs: string[] = [];
-  const agent = new Agent(server, mod, { params, heartbeatMs: 30, log: (l) => logs.push(l), swarmTickMs: 10 });
+  // A heartbeat slow enough that a loaded test machine's pauses do not look like a dead agent.
+  const agent = new Agent(server, mod, { params, heartbeatMs: 250, log: (l) => logs.push(l), swarmTickMs: 10 });
   const client = server.connect('dp');
   const host = new ControlHost(source, client, { name: 'dp', tickMs: 10, helloMs: 20, log: (l) => logs.push(l), ...hostOpts });
   host.start();
@@ -92,7 +94,7 @@ describe('control host with an in-process agent', () => {
     const source = new FakeSource();
     const early = source.open();
     const server = createInprocAgentServer('a');
-    const agent = new Agent(server, mod, { heartbeatMs: 30, log: () => {} });
+    const agent = new Agent(server, mod, { heartbeatMs: 250, log: () => {} });
     const client = server.connect('dp');
     const host = new ControlHost(source, client, { name: 'dp', tickMs: 10, helloMs: 20, log: () => {} });
     host.start();
@@ -121,9 +123,13 @@ describe('control host with an in-process agent', () => {
 
   it('sends one InstallProgram for flows running the same source', async () => {
     const { mod, instances } = recordingModule();
-    const { source, host } = start(mod);
+    const { source, host, logs } = start(mod);
     for (let i = 0; i < 5; i++) source.open();
-    await until(() => instances.length === 5 && instances.every((a) => a.reports.length > 0), 3000, 'reports from 5 flows');
+    try {
+      await until(() => instances.length === 5 && instances.every((a) => a.reports.length > 0), 3000, 'reports from 5 flows');
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${logs.join('\n')}\n${instances.map((a) => `${a.info.flowId}: ${a.reports.length} reports, errors ${JSON.stringify(a.errors)} closed ${a.closed}`).join('\n')}\n${JSON.stringify(host.stats)}`);
+    }
     expect(new Set(instances.flatMap((a) => a.reports.map((r) => r.programId))).size).toBe(1);
     expect(host.stats.reports).toBeGreaterThanOrEqual(5);
   });
@@ -184,9 +190,41 @@ describe('control host with an in-process agent', () => {
     expect(Math.max(...seen)).toBe(2);
   });
 
+  it('torrent totals reach the swarm policy (TorrentReport)', async () => {
+    const reports: { seeding: boolean; peers: number; infoHash: string; flows: number }[] = [];
+    class Flow extends Algorithm {
+      onCreate(): void {
+        this.datapath.install(SUM_PROGRAM);
+      }
+      onReport(): void {}
+    }
+    class Swarm extends SwarmPolicy<Flow> {
+      override onTorrentReport(t: TorrentView<Flow>): void {
+        reports.push({ seeding: t.stats!.seeding, peers: t.stats!.peers, infoHash: t.infoHash, flows: t.flows.length });
+      }
+    }
+    const source = new FakeSource();
+    source.torrentStats[TORRENT.peers] = 3;
+    source.torrentStats[TORRENT.seeding] = 1;
+    const server = createInprocAgentServer('t');
+    const agent = new Agent(server, { default: Flow, swarm: Swarm }, { heartbeatMs: 250, log: () => {} });
+    const client = server.connect('dp');
+    const host = new ControlHost(source, client, { name: 'dp', tickMs: 10, helloMs: 20, torrentReportMs: 50, log: () => {} });
+    host.start();
+    cleanups.push(async () => {
+      host.stop();
+      agent.close();
+      await client.close();
+      await server.close();
+    });
+    source.open();
+    await until(() => reports.length >= 2, 2000, 'torrent reports');
+    expect(reports.at(-1)).toEqual({ seeding: true, peers: 3, infoHash: 'ab'.repeat(20), flows: 1 });
+  });
+
   it('an agent that says Goodbye returns every flow to the standard policy at once', async () => {
     const { mod, instances } = recordingModule();
-    const { source, host, agent } = start(mod, [], { agentTimeoutMs: 150 });
+    const { source, host, agent } = start(mod, [], { agentTimeoutMs: 5000 });
     const f = source.open();
     await until(() => f.externallyControlled && host.isAttached, 2000, 'flow controlled');
     // A clean goodbye: released at once (well before the timeout).
@@ -286,20 +324,28 @@ describe('control host facing a hand-driven agent', () => {
   });
 
   it('falls back when the agent goes silent (hung), and says Hello again', async () => {
-    const a = rawAgent({ agentTimeoutMs: 100 });
+    const a = rawAgent({ agentTimeoutMs: 150 });
     const f = a.source.open();
-    await a.ready(30);
+    // Alive while it heartbeats...
+    const beat = setInterval(() => a.send({ type: MsgType.Heartbeat, timeUs: 0 }), 20);
+    cleanups.push(() => clearInterval(beat));
+    await a.ready(50);
     a.send({ type: MsgType.UpdateFields, flowId: f.info.flowId, fields: [{ name: 'Rate', value: 7000 }] });
     await until(() => f.externallyControlled, 2000, 'controlled');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(f.externallyControlled).toBe(true);
+    // ...then silent: the flow goes back to the standard policy after about the timeout.
+    clearInterval(beat);
     const t0 = Date.now();
-    await until(() => !f.externallyControlled, 1000, 'fallback after silence');
-    expect(Date.now() - t0).toBeLessThan(400);
+    await until(() => !f.externallyControlled, 2000, 'fallback after silence');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(100);
     expect(a.host.isAttached).toBe(false);
+    expect(a.host.stats.timeouts).toBe(1);
     const hellos = a.received.filter((m) => m.type === MsgType.Hello).length;
     await until(() => a.received.filter((m) => m.type === MsgType.Hello).length > hellos, 1000, 'Hello again');
     // Re-attaching announces the live flow again.
     const created = a.received.filter((m) => m.type === MsgType.FlowCreated).length;
-    await a.ready(30);
+    await a.ready(1000);
     await until(() => a.received.filter((m) => m.type === MsgType.FlowCreated).length === created + 1, 1000, 'FlowCreated again');
   });
 
