@@ -13,6 +13,8 @@ export interface ComparisonOptions {
   readonly group: ProcessGroup;
   readonly view: LiveView;
   readonly onLog?: (line: string) => void;
+  /** Each finished run, as soon as it is done (so an interrupted comparison still has them). */
+  readonly onResult?: (r: RunResult) => void;
   /** Checked between runs: stop early (Ctrl-C). */
   readonly stopped?: () => boolean;
 }
@@ -37,7 +39,10 @@ export async function runComparison(o: ComparisonOptions): Promise<RunResult[]> 
         config: c, alg, role, trial, seed: trialSeed(c.seed, trial), dir: join(o.tmpDir, `t${trial}-${role}`),
         group: o.group, onUpdate: (u) => o.view.update(u), onLog: o.onLog,
       });
+      // A run cut short by Ctrl-C measured nothing: leave it out.
+      if (o.stopped?.()) return results;
       results.push(r);
+      o.onResult?.(r);
       o.view.runDone(r);
     }
   }

@@ -1,6 +1,6 @@
 // `ccp-bt world`: check the settings, run the comparison, show and write the results — and on Ctrl-C
 // (or SIGTERM) stop every process it started and remove its temporary folder before exiting.
-import { mkdtemp, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, mkdir, rmdir } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -103,7 +103,11 @@ export async function runWorldCommand(input: WorldCommandInput): Promise<number>
     process.stderr.write(`ccp-bt world: ${sig}: stopping every process and removing ${tmp}\n`);
     // Results so far are still written; then exit with the usual 128 + signal number.
     void cleanup()
-      .then(() => (runs.length ? writeResults(outDir, config, runs, startedAt, true) : undefined))
+      // Finished runs are kept; an output folder left empty is removed (rmdir refuses a non-empty one).
+      .then(async () => {
+        if (runs.length) await writeResults(outDir, config, runs, startedAt, true);
+        else await rmdir(outDir);
+      })
       .catch(() => {})
       .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
   };
@@ -119,8 +123,7 @@ export async function runWorldCommand(input: WorldCommandInput): Promise<number>
     if (!config.json && process.stdout.isTTY) {
       process.stdout.write(`world: ${config.alg} vs ${config.baseline}, ${config.peers} peers${config.external.length ? ` + ${config.external.map((e) => `${e.count} ${e.client}`).join(', ')}` : ''} (${config.seeds} seeds), ${config.trials} trial(s), seed ${config.seed}\n`);
     }
-    const got = await runComparison({ config, tmpDir: tmp, group, view, onLog: log, stopped: () => stopping });
-    runs.push(...got);
+    await runComparison({ config, tmpDir: tmp, group, view, onLog: log, stopped: () => stopping, onResult: (r) => runs.push(r) });
     if (stopping) return 130; // the signal handler finishes and exits
     const written = await writeResults(outDir, config, runs, startedAt, false);
     view.clear();

@@ -1,6 +1,6 @@
 // Ctrl-C in the middle of a world: every process it started goes, and no socket or temporary file stays.
 import { describe, it, expect, afterAll } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWorld, descendants, alive, killAll, leftovers, type CliRun } from './helpers.js';
@@ -42,5 +42,6 @@ describe('ccp-bt world on SIGINT', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect([...started].filter(alive)).toEqual([]);
     expect(leftovers(tmp)).toEqual([]);
+    expect(existsSync(join(root, 'out'))).toBe(false); // no run finished: no empty output folder either
   });
 });
