@@ -1,6 +1,7 @@
-// Bencode for metainfo: a strict structural scan of our own (it finds the byte span of a top-level key's
-// value, which the info-hash needs, and rejects input the `bencode` package would mis-read or loop on),
-// then the `bencode` package for the actual decoding and encoding.
+// Bencode for all untrusted input we read (metainfo, tracker answers, BEP 10 handshakes) and what we write:
+// a strict structural scan of our own (it finds the byte span of a top-level key's value, which the
+// info-hash needs, and rejects input the `bencode` package would mis-read or loop on), then the `bencode`
+// package for the actual decoding and encoding.
 // @ts-ignore -- the bencode package ships no type declarations; it is typed by the wrapper below.
 import bencodeUntyped from 'bencode';
 

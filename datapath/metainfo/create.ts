@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { encodeBencode, type BencodeInput } from './bencode.js';
+import { encodeBencode, type BencodeInput } from '../bencode.js';
 import { MetainfoError } from './metainfo.js';
 import { printable, unsafeComponentReason } from './safe-path.js';
 

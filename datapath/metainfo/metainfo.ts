@@ -2,7 +2,7 @@
 // exact bytes of the info dictionary as found in the file (never re-encoded).
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { BencodeError, decodeScanned, isDict, scanBencode, type BencodeValue } from './bencode.js';
+import { BencodeError, decodeScanned, isDict, scanBencode, type BencodeValue } from '../bencode.js';
 import { printable, unsafeComponentReason } from './safe-path.js';
 
 export class MetainfoError extends Error {

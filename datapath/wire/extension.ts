@@ -2,7 +2,7 @@
 // extensions of our own yet), `v`, `reqq`, and `p` when listening; we read theirs defensively.
 // Decoding goes through the strict checker: the bencode package alone can loop forever on hostile
 // input (a negative string length), and this payload comes straight from a peer.
-import { decodeBencode, encodeBencode } from '../metainfo/bencode.js';
+import { decodeBencode, encodeBencode } from '../bencode.js';
 import { WireError } from './messages.js';
 
 export interface ExtensionHandshake {

@@ -2,7 +2,7 @@
 // another exception, a crash or a hang.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BencodeError, decodeBencode, encodeBencode, type BencodeInput } from '../../datapath/metainfo/bencode.js';
+import { BencodeError, decodeBencode, encodeBencode, type BencodeInput } from '../../datapath/bencode.js';
 import { MetainfoError, parseMetainfo, type Metainfo } from '../../datapath/metainfo/metainfo.js';
 import { multiFileTorrent, patternBytes, singleFileTorrent } from './build-torrent.js';
 

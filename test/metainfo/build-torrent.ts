@@ -1,6 +1,6 @@
 // Builds .torrent bytes by hand for tests, so hostile and odd metainfo can be made on purpose.
 import { createHash } from 'node:crypto';
-import { encodeBencode, type BencodeInput } from '../../datapath/metainfo/bencode.js';
+import { encodeBencode, type BencodeInput } from '../../datapath/bencode.js';
 
 export interface HandFile {
   path: (string | Uint8Array)[];

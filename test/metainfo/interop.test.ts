@@ -3,7 +3,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { decodeBencode, isDict } from '../../datapath/metainfo/bencode.js';
+import { decodeBencode, isDict } from '../../datapath/bencode.js';
 import { parseMetainfo, readMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { patternBytes } from './build-torrent.js';
 import { killAll, runProcess } from './run-process.js';

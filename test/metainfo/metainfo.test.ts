@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeBencode, encodeBencode, scanBencode } from '../../datapath/metainfo/bencode.js';
+import { decodeBencode, encodeBencode, scanBencode } from '../../datapath/bencode.js';
 import { MetainfoError, parseMetainfo, pieceLengthOf, readMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { multiFileTorrent, patternBytes, singleFileTorrent } from './build-torrent.js';
 
