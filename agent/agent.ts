@@ -42,7 +42,15 @@ export class Agent {
     server.onChannel((ch) => this.addChannel(ch));
     this.timer = setInterval(() => {
       const now = performance.now();
-      for (const s of this.sessions) s.tick(now);
+      for (const s of this.sessions) {
+        // A transport that saw the datapath's socket vanish closes the channel: forget that datapath.
+        if ((s.channel as { isClosed?: boolean }).isClosed === true) {
+          s.close('datapath gone');
+          this.sessions.delete(s);
+          continue;
+        }
+        s.tick(now);
+      }
     }, opts.swarmTickMs ?? 100);
     this.timer.unref();
   }

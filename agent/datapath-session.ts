@@ -100,7 +100,10 @@ export class DatapathSession implements FlowOwner {
   /** Says Goodbye, closes every flow's algorithm, stops the heartbeat. */
   close(reason: string): void {
     if (this.closed) return;
-    if (this.ready) this.channel.send({ type: MsgType.Goodbye, reason });
+    if (this.ready && (this.channel as { isClosed?: boolean }).isClosed !== true) {
+      this.guarded('goodbye', () => this.channel.send({ type: MsgType.Goodbye, reason }));
+    }
+    if (this.ready) this.env.log(`detached from datapath ${this.name}: ${reason}`);
     this.reset();
     this.closed = true;
   }
@@ -158,7 +161,7 @@ export class DatapathSession implements FlowOwner {
     this.name = msg.datapathName || this.channel.description;
     this.ready = true;
     this.channel.send({ type: MsgType.Ready, version: PROTOCOL_VERSION, heartbeatMs: this.env.heartbeatMs, agentName: this.env.agentName });
-    this.heartbeat = setInterval(() => this.channel.send({ type: MsgType.Heartbeat, timeUs: Math.round(performance.now() * 1000) }), this.env.heartbeatMs);
+    this.heartbeat = setInterval(() => this.guarded('heartbeat', () => this.channel.send({ type: MsgType.Heartbeat, timeUs: Math.round(performance.now() * 1000) })), this.env.heartbeatMs);
     this.heartbeat.unref();
     // The module's named programs are compiled up front, so their errors show at attach time.
     for (const [name, prog] of Object.entries(this.env.module.programs ?? {})) {

@@ -90,6 +90,20 @@ describe('agents coming and going', () => {
     leecher.kill('SIGKILL');
   }, 60_000);
 
+  it('a datapath that dies is forgotten by the agent, which keeps serving the next one', async () => {
+    const f = await makeFixture(1_000_000);
+    fixtures.push(f);
+    const agent = startAgent(f, ['--alg', 'fixed', '--set', 'rate=1M', '--heartbeat', '100']);
+    const first = await startSeeder(f);
+    await agent.waitFor(/attached to datapath seed/, 20_000);
+    first.proc.kill('SIGKILL');
+    await agent.waitFor(/datapath seed said goodbye \(datapath socket .* is gone\)|detached from datapath seed/, 10_000);
+    const from = agent.lines.length;
+    await startSeeder(f);
+    await agent.waitFor(/attached to datapath seed/, 20_000, from);
+    expect(agent.exited).toBe(false);
+  }, 60_000);
+
   it('a rogue on the agent socket sending random and malformed datagrams gets errors back; the datapath keeps serving', async () => {
     const f = await makeFixture(3_000_000);
     fixtures.push(f);
