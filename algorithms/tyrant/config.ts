@@ -43,7 +43,7 @@ export const TYRANT_DEFAULTS = {
   trim: 0.9,
   raise: 1.2,
   trimAfter: 3,
-  round: 5_000,
+  round: 3_000,
   report: 1_000,
   peerSlots: 5,
   seedTotal: 64_000,

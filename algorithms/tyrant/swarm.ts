@@ -27,14 +27,30 @@ export class TyrantSwarm extends SwarmPolicy<TyrantFlow> {
       if (!flow.choked) flow.choke(); // it takes nothing; its share of the budget goes to the next round
       return;
     }
-    if (!flow.choked || seeding) return;
-    // A peer that just unchoked us, or newly wants our data while we want its: serve it now if it fits.
-    if (!(flow.justUnchokedUs || flow.amInterested)) return;
+    if (!flow.choked || seeding || !flow.amInterested) return;
+    // It has what we want and wants ours: serve it now if it fits. One that is unchoking us is worth
+    // more than any unchoked peer that is not: those make room for it (worst return first).
     const up = flow.upNeedBps();
-    const { count, spentBps } = this.unchokedNow(t);
-    if (count < this.cfg.slots && spentBps + up <= this.cfg.budgetBps) {
-      flow.unchoke(up, t.nowMs, false);
-      if (this.cfg.trace) this.log(`unchoke ${flow.info.peerAddress} at once at ${Math.round(up)} B/s (${flow.justUnchokedUs ? 'it unchoked us' : 'newly interested'})`);
+    let { count, spentBps } = this.unchokedNow(t);
+    const fits = (): boolean => count < this.cfg.slots && spentBps + up <= this.cfg.budgetBps;
+    const evict: TyrantFlow[] = [];
+    if (!fits() && !flow.peerChoking) {
+      const idle = t.flows
+        .filter((f) => f !== flow && !f.choked && f.peerChoking)
+        .sort((a, b) => Number(b.exploring) - Number(a.exploring) || a.downEstimateBps() / a.upNeedBps() - b.downEstimateBps() / b.upNeedBps());
+      for (const f of idle) {
+        if (fits()) break;
+        evict.push(f);
+        count--;
+        spentBps -= f.rateBps;
+      }
+    }
+    if (!fits()) return;
+    for (const f of evict) f.choke();
+    flow.unchoke(up, t.nowMs, false);
+    if (this.cfg.trace) {
+      const why = flow.peerChoking ? 'newly interested' : 'it unchokes us';
+      this.log(`unchoke ${flow.info.peerAddress} at once at ${Math.round(up)} B/s (${why})${evict.length ? `, choking ${evict.map((f) => f.info.peerAddress).join(' ')}` : ''}`);
     }
   }
 

@@ -131,6 +131,21 @@ describe('tyrant: between rounds', () => {
     expect(h.unchoked()).toEqual([a, b]);
   });
 
+  it('a peer that unchokes us takes the place of served peers that do not (worst return first)', () => {
+    const h = new DirectHarness({ budget: '60k', start: '30k', explore: '0', round: '600000' });
+    const [a, b, c] = [h.addFlow(), h.addFlow(), h.addFlow()] as [TyrantFlow, TyrantFlow, TyrantFlow];
+    h.report(a, { ...WANTS, choking: 1 });
+    h.report(b, { ...WANTS, choking: 0, rate_in: 20_000 });
+    expect(h.unchoked()).toEqual([a, b]);
+    // c unchokes us: a (serving it gets us nothing so far) makes room; b, which gives, stays.
+    h.report(c, { ...WANTS, choking: 0, rate_in: 5_000 });
+    expect(h.unchoked()).toEqual([b, c]);
+    // A newly interested peer that does not unchoke us evicts nobody.
+    h.report(a, { interested: 0 });
+    h.report(a, { interested: 1 });
+    expect(h.unchoked()).toEqual([b, c]);
+  });
+
   it('chokes at once a peer that stops being interested, freeing its share', () => {
     const h = new DirectHarness({ budget: '30k', start: '30k', explore: '0', round: '600000' });
     const [a, b] = [h.addFlow(), h.addFlow()] as [TyrantFlow, TyrantFlow];
