@@ -1,4 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,34 @@ describe('world config', () => {
     writeFileSync(broken, '{"peers": 4');
     expect(() => readConfigFile(broken)).toThrow(/not valid JSON/);
     expect(() => readConfigFile(join(dir, 'missing.json'))).toThrow(/cannot read it \(ENOENT\)/);
+  });
+
+  it('random settings and random config files give a ConfigError or a config, never a crash', () => {
+    const value = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 3 }));
+    const key = fc.constantFrom('peers', 'seeds', 'size', 'pieceLength', 'upload', 'stages', 'myUpload', 'alg', 'trials', 'seed', 'external', 'set', 'warmup', 'timeout', 'json');
+    fc.assert(
+      fc.property(fc.dictionary(key, value), (raw) => {
+        try {
+          const c = resolveConfig(raw);
+          expect(c.sizeBytes).toBeGreaterThanOrEqual(c.pieceLength);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    const file = join(dir, 'random.json');
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.json(), fc.json().map((j) => j.slice(0, Math.floor(j.length / 2)))), (text) => {
+        writeFileSync(file, text);
+        try {
+          resolveConfig(readConfigFile(file));
+        } catch (err) {
+          expect(err).toBeInstanceOf(ConfigError);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('a resolved config round-trips through its settings form', () => {
