@@ -37,6 +37,7 @@ export class LiveView {
         fraction: u.sample?.fraction ?? 0, downBytes: u.sample?.downBytes ?? 0, upBytes: u.sample?.upBytes ?? 0,
         downBps: u.sample?.downBps ?? 0, upBps: u.sample?.upBps ?? 0,
         worldPeers: (u.world?.alive ?? 0) + u.externalPeers, worldSeeding: u.world?.seeding ?? 0, rebirths: u.world?.rebirths ?? 0,
+        worldUpBps: u.world?.upBps ?? 0,
       });
       return;
     }
@@ -44,7 +45,8 @@ export class LiveView {
     this.lastDraw = now;
     const l = this.label;
     const s = u.sample;
-    const world = `world ${(u.world?.alive ?? 0) + u.externalPeers} peers (${u.world?.seeding ?? 0} seeding, ${u.world?.rebirths ?? 0} reborn)`;
+    const worldUp = u.world ? `  ↑ ${formatBytes(u.world.upBps)}/s` : '';
+    const world = `world ${(u.world?.alive ?? 0) + u.externalPeers} peers (${u.world?.seeding ?? 0} seeding, ${u.world?.rebirths ?? 0} reborn)${worldUp}`;
     const me = u.phase === 'starting' ? 'starting the world…' : s ? `${(100 * s.fraction).toFixed(1).padStart(5)}%  ↓ ${formatBytes(s.downBps)}/s  ↑ ${formatBytes(s.upBps)}/s  up ${formatBytes(s.upBytes)}` : 'connecting…';
     const elapsed = ((now - this.startedAt) / 1000).toFixed(0);
     this.draw(`trial ${l.trial + 1}/${l.trials}  ${l.alg.padEnd(8)}  ${me}  ${world}  ${elapsed} s`);

@@ -51,6 +51,8 @@ export interface RunResult {
   readonly ratio: number;
   readonly samples: readonly ClientSample[];
   readonly error?: string;
+  /** The world when my client finished: our peers' last status (completions and rebirths so far), external peers. */
+  readonly world?: { readonly ours: PeerHostStatus | undefined; readonly externalPeers: number };
 }
 
 export async function runWorld(spec: RunSpec): Promise<RunResult> {
@@ -61,6 +63,7 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
   const externals: ExternalPeer[] = [];
   let agent: MyAgent | undefined;
   let agentP: Promise<MyAgent> | undefined;
+  const worldSummary = (): RunResult['world'] => ({ ours: peers?.status(), externalPeers: externals.length });
   let current: Omit<RunUpdate, 'externalPeers' | 'world'> = { phase: 'starting' };
   const update = (u: Omit<RunUpdate, 'externalPeers' | 'world'>): void => {
     current = u;
@@ -115,7 +118,7 @@ export async function runWorld(spec: RunSpec): Promise<RunResult> {
     return {
       alg: spec.alg, role: spec.role, trial: spec.trial, seed: spec.seed, completed: me.completed, timeMs: me.timeMs,
       startupMs: me.startupMs, downBytes: me.downBytes, upBytes: me.upBytes, ratio: me.downBytes > 0 ? me.upBytes / me.downBytes : 0,
-      samples: me.samples, error: me.error,
+      samples: me.samples, error: me.error, world: worldSummary(),
     };
   } finally {
     clearInterval(ticker);
