@@ -7,14 +7,18 @@ import bencodeUntyped from 'bencode';
 
 /** What decoding gives back: byte strings stay Uint8Array (names may not be UTF-8). */
 export type BencodeValue = number | Uint8Array | BencodeValue[] | { [key: string]: BencodeValue };
-/** What encoding accepts: strings are written as UTF-8; dictionary keys are sorted. */
+/**
+ * What encoding accepts: strings are written as UTF-8; dictionary keys are sorted; keys whose value is
+ * undefined are left out. A dictionary keyed by raw bytes (not text) is a Map built by byteKeyedDict.
+ */
 export type BencodeInput =
   | number
   | boolean
   | string
   | Uint8Array
-  | BencodeInput[]
-  | { [key: string]: BencodeInput | undefined };
+  | readonly BencodeInput[]
+  | { readonly [key: string]: BencodeInput | undefined }
+  | ReadonlyMap<ByteKey, BencodeInput>;
 
 interface BencodePackage {
   decode(data: Uint8Array): unknown;
@@ -168,16 +172,63 @@ export function decodeBencode(buf: Uint8Array): BencodeValue {
 
 /** Decodes bytes that scanBencode has already accepted. */
 export function decodeScanned(buf: Uint8Array): BencodeValue {
+  let value: BencodeValue;
   try {
-    return bencode.decode(buf) as BencodeValue;
+    value = bencode.decode(buf) as BencodeValue;
   } catch (err) {
     throw new BencodeError(`bencode: ${err instanceof Error ? err.message : String(err)}`, 0);
   }
+  rejectSwappedPrototypes(value, 0);
+  return value;
+}
+
+/**
+ * The package builds dictionaries as `{}` and assigns `dict[key]`, so a key `__proto__` with a list or
+ * dictionary value replaces that dictionary's prototype: its entries then look like the dictionary's
+ * own keys, and a byte-string value makes it pass `instanceof Uint8Array`. Such input is refused. (With
+ * an integer value the assignment is a no-op: the key is simply absent, which is harmless.) Nothing
+ * global is touched either way: Object.prototype itself is never assigned to.
+ */
+function rejectSwappedPrototypes(value: BencodeValue, depth: number): void {
+  if (typeof value !== 'object' || depth > MAX_DEPTH) return;
+  if (Array.isArray(value)) {
+    for (const item of value) rejectSwappedPrototypes(item, depth + 1);
+    return;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Uint8Array.prototype) return;
+  if (proto !== Object.prototype) throw new BencodeError("dictionary key '__proto__' is not accepted", 0);
+  for (const item of Object.values(value)) rejectSwappedPrototypes(item, depth + 1);
 }
 
 export function encodeBencode(value: BencodeInput): Buffer {
   const out = bencode.encode(value);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/**
+ * A dictionary key given as raw bytes. The package writes a typed-array Map key as it is, but sorts Map
+ * keys by their string form; a ByteKey's string form is latin1 (one character per byte), so that sort is
+ * byte order, as bencode requires.
+ */
+export class ByteKey extends Uint8Array {
+  declare private readonly byteKeyBrand: void;
+  override toString(): string {
+    return Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString('latin1');
+  }
+}
+
+/**
+ * A dictionary keyed by raw bytes, e.g. a scrape answer's `files`, keyed by 20-byte info-hashes. Equal
+ * keys are one key (the last value wins), as in an object.
+ */
+export function byteKeyedDict(entries: Iterable<readonly [Uint8Array, BencodeInput]>): ReadonlyMap<ByteKey, BencodeInput> {
+  const byText = new Map<string, [ByteKey, BencodeInput]>();
+  for (const [bytes, value] of entries) {
+    const key = new ByteKey(bytes);
+    byText.set(key.toString(), [key, value]);
+  }
+  return new Map([...byText.values()]);
 }
 
 export function isDict(v: BencodeValue | undefined): v is { [key: string]: BencodeValue } {
