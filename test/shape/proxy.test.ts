@@ -271,6 +271,14 @@ describe('enforcement', () => {
     flow.applyControls({ rateBps: 0, choke: false, window: 0 });
     const released = await readExactly(client, 34);
     expect(released.equals(Buffer.concat([reqs[0]!, reqs[2]!]))).toBe(true);
+    // Agent gone: the static policy takes over and lets held requests go.
+    flow.applyControls({ rateBps: 0, choke: true, window: 0 });
+    const more = encodeRequest(7, 0, BLOCK);
+    peer.write(more);
+    await waitFor(() => flow.stats[FLOW.peer_requests]! >= 3, 'held again');
+    flow.releaseControls();
+    expect((await readExactly(client, 17)).equals(more)).toBe(true);
+    expect(flow.externallyControlled).toBe(false);
   });
 
   it('Window bounds the client\'s requests in flight; blocks coming back release more', async () => {
