@@ -75,6 +75,8 @@ export class ControlHost implements FlowEventSink {
   private lastHelloMs = -Infinity;
   private lastTorrentReportMs = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Checks the agent's silence more often than the tick when the timeout is short. */
+  private watchdog: NodeJS.Timeout | null = null;
   private running = false;
   private lastChannelErrorLogMs = -Infinity;
   private readonly tickMs: number;
@@ -196,18 +198,11 @@ export class ControlHost implements FlowEventSink {
   private housekeeping(): void {
     try {
       const now = nowMs();
-      if (this.attached) {
-        if (now - this.lastHeardMs > this.timeoutMs) {
-          this.stats.timeouts++;
-          const silent = Math.round(now - this.lastHeardMs);
-          this.log(`agent ${this.attached.channel.description} silent for ${silent} ms (timeout ${this.timeoutMs} ms): flows back to the standard policy`);
-          this.detach();
-        } else {
-          this.tick(now);
-          if (this.torrentReportMs > 0 && now - this.lastTorrentReportMs >= this.torrentReportMs) {
-            this.lastTorrentReportMs = now;
-            this.sendTorrentReports(now);
-          }
+      if (this.attached && this.checkAgentAlive(now)) {
+        this.tick(now);
+        if (this.torrentReportMs > 0 && now - this.lastTorrentReportMs >= this.torrentReportMs) {
+          this.lastTorrentReportMs = now;
+          this.sendTorrentReports(now);
         }
       }
       if (now - this.lastHelloMs >= this.helloMs) {
@@ -217,6 +212,17 @@ export class ControlHost implements FlowEventSink {
     } catch (err) {
       this.log(`housekeeping failed: ${errText(err)}`);
     }
+  }
+
+  /** False (and detached) when the agent has been silent past the timeout. */
+  private checkAgentAlive(now: number): boolean {
+    if (!this.attached) return false;
+    if (now - this.lastHeardMs <= this.timeoutMs) return true;
+    this.stats.timeouts++;
+    const silent = Math.round(now - this.lastHeardMs);
+    this.log(`agent ${this.attached.channel.description} silent for ${silent} ms (timeout ${this.timeoutMs} ms): flows back to the standard policy`);
+    this.detach();
+    return false;
   }
 
   private sendHellos(): void {
@@ -308,6 +314,11 @@ export class ControlHost implements FlowEventSink {
     this.stats.attaches++;
     this.timeoutMs = this.opts.agentTimeoutMs ?? fallbackAfterMs(hb);
     this.lastHeardMs = nowMs();
+    const checkMs = Math.max(10, Math.min(this.tickMs, this.timeoutMs / 8));
+    if (checkMs < this.tickMs) {
+      this.watchdog = setInterval(() => this.checkAgentAlive(nowMs()), checkMs);
+      this.watchdog.unref();
+    }
     this.lastTorrentReportMs = 0;
     // The source is the truth about live flows (a flow may have opened while nobody listened).
     const live = new Set<number>();
@@ -430,6 +441,8 @@ export class ControlHost implements FlowEventSink {
 
   /** Every flow back to the standard policy; programs forgotten; Hellos resume. */
   private detach(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
     for (const slot of this.slots.values()) this.releaseSlot(slot);
     this.programs.clear();
     this.attached = null;
