@@ -235,6 +235,10 @@ export class Peer implements ControlledFlow {
     return this.outstanding.has(key);
   }
 
+  get outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
   /** Sends requests for these blocks in one write. */
   sendRequests(blocks: readonly BlockRef[]): void {
     if (blocks.length === 0 || this.closed) return;

@@ -14,6 +14,8 @@ const RECEIVED = 2;
 
 /** How many peers may be asked for the same block in end-game. */
 const ENDGAME_DUPLICATES = 2;
+/** In end-game a peer holds at most this many requests (duplicates cost bandwidth; keep them few). */
+const ENDGAME_MAX_OUTSTANDING = 4;
 /** Random pieces first until we hold this many, so we soon have something to trade. */
 const RANDOM_FIRST_PIECES = 4;
 
@@ -42,6 +44,8 @@ export interface BlockRef {
 export interface PickPeer {
   hasPiece(index: number): boolean;
   isOutstanding(key: number): boolean;
+  /** Our requests in flight to this peer. */
+  readonly outstandingCount: number;
 }
 
 export class Picker {
@@ -104,6 +108,9 @@ export class Picker {
     // 3. End-game: nothing fresh is left for this peer, and no piece is unstarted.
     if (!this.allStarted()) return;
     this.endgame = true;
+    // Duplicates only for a peer that is nearly idle, and only a few.
+    max = Math.min(max, ENDGAME_MAX_OUTSTANDING - peer.outstandingCount);
+    if (max <= 0) return;
     for (const p of this.partial.values()) {
       if (p.writing || !peer.hasPiece(p.index)) continue;
       for (let b = 0; b < p.blocks && out.length < max; b++) {

@@ -10,7 +10,7 @@ import { RequestWindow, MAX_WINDOW, MIN_WINDOW } from '../../datapath/peer/reque
 const PL = 64 * 1024; // 4 blocks per piece
 
 function peerWith(pieces: number[] | 'all', outstanding = new Set<number>()): PickPeer {
-  return { hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k) };
+  return { hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k), outstandingCount: outstanding.size };
 }
 
 describe('picker', () => {
@@ -56,11 +56,19 @@ describe('picker', () => {
     const p2: BlockRef[] = [];
     picker.pick(peerWith('all', new Set([blockKey(0, 0)])), 100, p2);
     expect(picker.inEndgame).toBe(true);
-    expect(p2.length).toBe(5); // every requested block except the one it already has outstanding
-    // A third asker gets nothing: at most two peers per block.
+    // Duplicates of blocks in flight elsewhere, never of its own, and at most 4 requests in all.
+    expect(p2.length).toBe(3);
+    expect(p2.some((b) => b.index === 0 && b.begin === 0)).toBe(false);
+    const busy: BlockRef[] = [];
+    picker.pick(peerWith("all", new Set([1, 2, 3, 4].map((k) => blockKey(9, k * 16384)))), 100, busy);
+    expect(busy.length).toBe(0);
+    // A third asker gets the blocks still asked of one peer only; a fourth gets nothing (2 askers max).
     const p3: BlockRef[] = [];
     picker.pick(peerWith('all'), 100, p3);
-    expect(p3.filter((b) => !(b.index === 0 && b.begin === 0)).length).toBe(0);
+    expect(p3.length).toBe(3);
+    const p4: BlockRef[] = [];
+    picker.pick(peerWith('all'), 100, p4);
+    expect(p4.length).toBe(0);
     const whole = Buffer.alloc(20_000, 7);
     expect(picker.receive(1, 0, whole.subarray(0, 16384), 'x')).toBeNull();
     expect(picker.receive(1, 0, whole.subarray(0, 16384), 'y')).toBe('dup');
