@@ -82,6 +82,9 @@ async function main(): Promise<void> {
     ]);
     process.exit(0);
   }
+  // One world peer's failure must not end the world: say so (seen with --verbose) and keep going.
+  process.on('uncaughtException', (err) => emit({ type: 'log', message: `uncaught in a world peer: ${err.stack ?? err.message}` }));
+  process.on('unhandledRejection', (err) => emit({ type: 'log', message: `unhandled rejection in a world peer: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}` }));
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
   // The parent holds our stdin; when it goes away (even killed), so do we.
