@@ -1,7 +1,7 @@
 // HTTP tracker endpoints: /announce (compact or the original dictionary list) and /scrape.
 // Every answer is bencoded; bad requests get a `failure reason`, never an exception.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { bencode, type BEncodable } from '../datapath/tracker/bencoding.js';
+import { byteKeyedDict, encodeBencode, type BencodeInput } from '../datapath/bencode.js';
 import { encodeCompactPeers4, encodeCompactPeers6 } from '../datapath/tracker/compact-peers.js';
 import { parseBinaryQuery } from './query.js';
 import type { TrackerCore } from './tracker-core.js';
@@ -38,7 +38,7 @@ function num(query: Map<string, Buffer[]>, name: string): number | undefined {
   return /^-?\d{1,18}$/.test(text) ? Number(text) : NaN;
 }
 
-function announce(core: TrackerCore, query: Map<string, Buffer[]>, source: string): BEncodable {
+function announce(core: TrackerCore, query: Map<string, Buffer[]>, source: string): BencodeInput {
   const infoHash = first(query, 'info_hash');
   const peerId = first(query, 'peer_id');
   const port = num(query, 'port');
@@ -58,7 +58,7 @@ function announce(core: TrackerCore, query: Map<string, Buffer[]>, source: strin
     ...(ip !== undefined ? { claimedHost: ip } : {}),
   });
   if (answer.failure !== undefined) return { 'failure reason': answer.failure };
-  const out: Record<string, BEncodable> = {
+  const out: Record<string, BencodeInput> = {
     interval: core.intervalS,
     'min interval': Math.max(1, Math.floor(core.intervalS / 2)),
     complete: answer.seeders,
@@ -76,20 +76,21 @@ function announce(core: TrackerCore, query: Map<string, Buffer[]>, source: strin
   return out;
 }
 
-function scrape(core: TrackerCore, query: Map<string, Buffer[]>): BEncodable {
+function scrape(core: TrackerCore, query: Map<string, Buffer[]>): BencodeInput {
   const hashes = (query.get('info_hash') ?? []).filter((h) => h.length === 20).slice(0, MAX_SCRAPE_HASHES);
   if (hashes.length === 0) return { 'failure reason': 'scrape needs at least one info_hash' };
-  const files: Record<string, BEncodable> = {};
+  // BEP 48: `files` is keyed by the raw 20-byte info-hashes.
+  const files: [Buffer, BencodeInput][] = [];
   for (const h of hashes) {
     if (!core.isAllowed(h)) continue;
     const c = core.scrape(h);
-    files[h.toString('latin1')] = { complete: c.seeders, downloaded: c.completed, incomplete: c.leechers };
+    files.push([h, { complete: c.seeders, downloaded: c.completed, incomplete: c.leechers }]);
   }
-  return { files };
+  return { files: byteKeyedDict(files) };
 }
 
-function send(res: ServerResponse, status: number, body: BEncodable): void {
-  const bytes = bencode(body);
+function send(res: ServerResponse, status: number, body: BencodeInput): void {
+  const bytes = encodeBencode(body);
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': bytes.length, connection: 'close' });
   res.end(bytes);
 }

@@ -1,5 +1,5 @@
 // Reads an HTTP tracker's bencoded announce answer (BEP 3, compact lists per BEP 23, peers6 per BEP 7).
-import { bdecode, BencodeError, type BDict, type BValue } from './bencoding.js';
+import { BencodeError, decodeBencode, isDict, type BencodeValue } from '../bencode.js';
 import { isValidPeer, parseCompactPeers } from './compact-peers.js';
 import { TrackerError } from './tracker-error.js';
 import type { AnnounceResponse, PeerAddress } from './types.js';
@@ -12,9 +12,9 @@ export const DEFAULT_INTERVAL_S = 1800;
  * bencoded dictionary; oddities that still leave a usable answer become `warning`.
  */
 export function parseHttpAnnounceResponse(body: Buffer): AnnounceResponse {
-  let root: BValue;
+  let root: BencodeValue;
   try {
-    root = bdecode(body);
+    root = decodeBencode(body);
   } catch (err) {
     const why = err instanceof BencodeError ? err.message : String(err);
     throw new TrackerError(`malformed tracker response (${why})`);
@@ -22,12 +22,12 @@ export function parseHttpAnnounceResponse(body: Buffer): AnnounceResponse {
   if (!isDict(root)) throw new TrackerError('malformed tracker response (not a dictionary)');
   const failure = root['failure reason'];
   if (failure !== undefined) {
-    throw new TrackerError(`tracker refused: ${Buffer.isBuffer(failure) ? printable(failure) : 'unspecified failure'}`, true);
+    throw new TrackerError(`tracker refused: ${failure instanceof Uint8Array ? printable(failure) : 'unspecified failure'}`, true);
   }
 
   const notes: string[] = [];
   const warning = root['warning message'];
-  if (Buffer.isBuffer(warning)) notes.push(printable(warning));
+  if (warning instanceof Uint8Array) notes.push(printable(warning));
 
   let intervalS = root['interval'];
   if (typeof intervalS !== 'number' || intervalS <= 0) {
@@ -46,15 +46,15 @@ export function parseHttpAnnounceResponse(body: Buffer): AnnounceResponse {
   if (typeof complete === 'number' && complete >= 0) res.complete = complete;
   if (typeof incomplete === 'number' && incomplete >= 0) res.incomplete = incomplete;
   const trackerId = root['tracker id'];
-  if (Buffer.isBuffer(trackerId) && trackerId.length > 0 && trackerId.length <= 256) res.trackerId = trackerId.toString('latin1');
+  if (trackerId instanceof Uint8Array && trackerId.length > 0 && trackerId.length <= 256) res.trackerId = asBuffer(trackerId).toString('latin1');
   if (notes.length > 0) res.warning = notes.join('; ');
   return res;
 }
 
-function collectPeers(value: BValue | undefined, family: 4 | 6, out: PeerAddress[], notes: string[]): void {
+function collectPeers(value: BencodeValue | undefined, family: 4 | 6, out: PeerAddress[], notes: string[]): void {
   if (value === undefined) return;
-  if (Buffer.isBuffer(value)) {
-    const { peers, leftoverBytes } = parseCompactPeers(value, family);
+  if (value instanceof Uint8Array) {
+    const { peers, leftoverBytes } = parseCompactPeers(asBuffer(value), family);
     out.push(...peers);
     if (leftoverBytes > 0) notes.push(`compact peers${family === 6 ? '6' : ''} list has ${leftoverBytes} stray bytes`);
     return;
@@ -66,7 +66,7 @@ function collectPeers(value: BValue | undefined, family: 4 | 6, out: PeerAddress
       if (!isDict(entry)) { bad++; continue; }
       const ip = entry['ip'];
       const port = entry['port'];
-      const host = Buffer.isBuffer(ip) ? ip.toString('latin1') : '';
+      const host = ip instanceof Uint8Array ? asBuffer(ip).toString('latin1') : '';
       if (typeof port === 'number' && isValidPeer(host, port)) out.push({ host, port });
       else bad++;
     }
@@ -76,12 +76,13 @@ function collectPeers(value: BValue | undefined, family: 4 | 6, out: PeerAddress
   notes.push(`'peers${family === 6 ? '6' : ''}' has an unexpected type`);
 }
 
-function isDict(v: BValue | undefined): v is BDict {
-  return typeof v === 'object' && v !== null && !Buffer.isBuffer(v) && !Array.isArray(v);
+/** Decoded byte strings are Uint8Array; a Buffer view over the same bytes, no copy. */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** Tracker text for logs: UTF-8, control characters replaced, bounded length. */
-export function printable(b: Buffer): string {
+export function printable(b: Uint8Array): string {
   // eslint-disable-next-line no-control-regex
-  return b.subarray(0, 300).toString('utf8').replace(/[\x00-\x1f\x7f]/g, '?');
+  return asBuffer(b).subarray(0, 300).toString('utf8').replace(/[\x00-\x1f\x7f]/g, '?');
 }

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import { Announcer, type AnnounceInfo, type AnnounceStats, type AnnouncerOptions, type PeerAddress } from '../../datapath/tracker/announcer.js';
-import { bencode } from '../../datapath/tracker/bencoding.js';
+import { encodeBencode } from '../../datapath/bencode.js';
 import { startTracker, type TrackerServer } from '../../tracker/server.js';
 import { randomId, sleep, waitFor } from './helpers.js';
 
@@ -154,7 +154,7 @@ describe('Announcer', () => {
     let hang = false;
     const server = http.createServer((_req, res) => {
       if (hang) return; // never answers
-      res.end(bencode({ interval: 30, peers: Buffer.alloc(0) }));
+      res.end(encodeBencode({ interval: 30, peers: Buffer.alloc(0) }));
     });
     servers.push(server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));

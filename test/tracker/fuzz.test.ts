@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import http from 'node:http';
-import { bdecode, bencode, BencodeError, type BEncodable } from '../../datapath/tracker/bencoding.js';
+import { BencodeError, decodeBencode, encodeBencode, type BencodeInput } from '../../datapath/bencode.js';
 import { parseHttpAnnounceResponse } from '../../datapath/tracker/http-response.js';
 import { TrackerError } from '../../datapath/tracker/tracker-error.js';
 import { decodeClientMessage, decodeServerMessage, encodeConnectResponse } from '../../datapath/tracker/udp-messages.js';
@@ -17,7 +17,7 @@ import { randomId } from './helpers.js';
 const bytes = (max: number) => fc.uint8Array({ maxLength: max }).map((a) => Buffer.from(a));
 
 /** Random bencodable values, biased towards tracker-looking keys. */
-const bvalue: fc.Arbitrary<BEncodable> = fc.letrec<{ v: BEncodable }>((tie) => ({
+const bvalue: fc.Arbitrary<BencodeInput> = fc.letrec<{ v: BencodeInput }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small' },
     fc.integer({ min: -1e6, max: 1e9 }),
@@ -31,7 +31,7 @@ const bvalue: fc.Arbitrary<BEncodable> = fc.letrec<{ v: BEncodable }>((tie) => (
   ),
 })).v;
 
-const validResponse = bencode({
+const validResponse = encodeBencode({
   interval: 60, 'min interval': 30, complete: 2, incomplete: 3,
   peers: Buffer.from([127, 0, 0, 1, 0x1a, 0xe1, 127, 0, 0, 2, 0x1a, 0xe2]),
 });
@@ -47,32 +47,32 @@ function parsesOrTrackerError(body: Buffer): void {
 }
 
 describe('client parsers', () => {
-  it('bdecode: random bytes decode or give a BencodeError', () => {
+  it('decodeBencode: random bytes decode or give a BencodeError', () => {
     fc.assert(fc.property(bytes(200), (b) => {
       try {
-        bdecode(b);
+        decodeBencode(b);
       } catch (err) {
         expect(err).toBeInstanceOf(BencodeError);
       }
     }), { numRuns: 2000 });
   });
 
-  it('bdecode: the inputs that hang the bencode package end in an error', () => {
+  it('decodeBencode: the inputs that hang the bare bencode package end in an error', () => {
     for (const text of ['l-3:e', 'l1:x-3:e', 'd1:a-4:e', '-2:ab', `${'l'.repeat(10000)}`, '5:ab', 'i01e', 'i-0e']) {
-      expect(() => bdecode(Buffer.from(text))).toThrow(BencodeError);
+      expect(() => decodeBencode(Buffer.from(text))).toThrow(BencodeError);
     }
   });
 
-  it('bdecode: round-trips what bencode encodes', () => {
+  it('decodeBencode: round-trips what encodeBencode encodes', () => {
     fc.assert(fc.property(bvalue, (v) => {
-      const once = bencode(v);
-      expect(bencode(bdecode(once) as BEncodable)).toEqual(once);
+      const once = encodeBencode(v);
+      expect(encodeBencode(decodeBencode(once))).toEqual(once);
     }), { numRuns: 500 });
   });
 
   it('HTTP announce responses: random bytes, random dictionaries and truncations never crash', () => {
     fc.assert(fc.property(bytes(300), (b) => parsesOrTrackerError(b)), { numRuns: 1000 });
-    fc.assert(fc.property(bvalue, (v) => parsesOrTrackerError(bencode(v))), { numRuns: 1000 });
+    fc.assert(fc.property(bvalue, (v) => parsesOrTrackerError(encodeBencode(v))), { numRuns: 1000 });
     for (let n = 0; n < validResponse.length; n++) {
       expect(() => parseHttpAnnounceResponse(validResponse.subarray(0, n))).toThrow(TrackerError);
     }
@@ -167,7 +167,7 @@ describe('the server under garbage', () => {
         }).on('error', reject);
       });
       expect([200, 400]).toContain(status);
-      if (status === 200) expect(() => bdecode(body)).not.toThrow();
+      if (status === 200) expect(() => decodeBencode(body)).not.toThrow();
     }), { numRuns: 200 });
     await stillServes();
   });
