@@ -190,6 +190,25 @@ describe('control host with an in-process agent', () => {
     expect(Math.max(...seen)).toBe(2);
   });
 
+  it("compiles a module's named programs at attach (errors logged then) and installs them by name", async () => {
+    const reports: number[] = [];
+    class Named extends Algorithm<{ sent: number }> {
+      onCreate(): void {
+        this.datapath.install('sum');
+      }
+      onReport(r: { sent: number }): void {
+        reports.push(r.sent);
+      }
+    }
+    const { source, logs } = start({ default: Named, programs: { sum: SUM_PROGRAM, broken: '(def (Report (x 0)))\n(when (> Nope 1) (report))' } });
+    await until(() => logs.some((l) => l.includes("program 'broken'")), 2000, 'compile error logged at attach');
+    expect(logs.find((l) => l.includes("program 'broken'"))).toMatch(/:2:\d+/);
+    const f = source.open();
+    await until(() => f.externallyControlled, 2000, 'the program switched in');
+    source.sent(f, 777);
+    await until(() => reports.includes(777), 2000, 'a report from the named program');
+  });
+
   it('torrent totals reach the swarm policy (TorrentReport)', async () => {
     const reports: { seeding: boolean; peers: number; infoHash: string; flows: number }[] = [];
     class Flow extends Algorithm {
