@@ -8,6 +8,7 @@ import { parseHttpAnnounceResponse } from '../../datapath/tracker/http-response.
 import { TrackerError } from '../../datapath/tracker/tracker-error.js';
 import type { AnnounceRequest, AnnounceResponse } from '../../datapath/tracker/types.js';
 import { randomId, sleep } from './helpers.js';
+import { decodeBencode } from '../../datapath/bencode.js';
 
 let tracker: TrackerServer | null = null;
 afterEach(async () => {
@@ -130,6 +131,19 @@ describe('HTTP details', () => {
     expect(() => parseHttpAnnounceResponse(noPort.body)).toThrow(/port/);
     const notFound = await rawGet(tracker.httpUrl.replace('/announce', '/nothing'));
     expect(notFound.status).toBe(404);
+  });
+
+  it('answers a scrape of several torrents with their raw info-hashes as keys, in byte order', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    // Bytes that are not UTF-8 and whose decimal string forms sort differently from the bytes.
+    const hashes = [Buffer.alloc(20, 0x10), Buffer.alloc(20, 0xe9), Buffer.alloc(20, 0x02)];
+    for (const [i, ih] of hashes.entries()) await announceHttp(tracker.httpUrl, req(ih, 7801 + i, { left: 0 }));
+    const enc = (ih: Buffer) => [...ih].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    const scrape = await rawGet(tracker.httpUrl.replace('/announce', '/scrape') + '?' + hashes.map((h) => `info_hash=${enc(h)}`).join('&'));
+    const counts = 'd8:completei1e10:downloadedi0e10:incompletei0ee';
+    const expected = ['d5:filesd', ...[hashes[2]!, hashes[0]!, hashes[1]!].map((h) => `20:${h.toString('latin1')}${counts}`), 'ee'].join('');
+    expect(scrape.body.toString('latin1')).toBe(expected);
+    expect(() => decodeBencode(scrape.body)).not.toThrow();
   });
 
   it('lists a peer under a claimed loopback ip, but not under a claimed outside address', async () => {
