@@ -77,4 +77,28 @@ describe('ccp-bt swarm', () => {
     expect(started?.haveBytes ?? size).toBeLessThan(size);
     expect(readFileSync(join(dst, 'iso.bin')).equals(readFileSync(data))).toBe(true);
   });
+
+  it('download --seed keeps seeding after completing: a later leecher gets everything from it', async () => {
+    const t = tempDir('reseed');
+    dirs.push(t.cleanup);
+    const src = join(t.dir, 'src');
+    const mid = join(t.dir, 'mid');
+    const dst = join(t.dir, 'dst');
+    for (const d of [src, mid, dst]) mkdirSync(d);
+    const { data, torrent } = await makeTorrent(src, 'r.bin', 2 * 1024 * 1024 + 5, [], 64 * 1024);
+    const seedPort = await freePort();
+    const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(seedPort), '--no-announce']);
+    await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
+    const midPort = await freePort();
+    const relay = ccp(['download', torrent, '-o', mid, '--seed', '--host', '127.0.0.1', '--port', String(midPort), '--peer', `127.0.0.1:${seedPort}`, '--no-announce', '--json']);
+    await waitFor(() => jsonLines(relay.out()).some((j) => j.event === 'complete'), 30_000, 'relay to complete');
+    seeder.child.kill('SIGKILL');
+    await seeder.exited;
+    expect(relay.child.exitCode).toBeNull(); // still running, seeding
+    const last = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--peer', `127.0.0.1:${midPort}`, '--no-announce']);
+    expect(await withTimeout(last.exited, 30_000, 'last leecher'), last.err()).toBe(0);
+    expect(readFileSync(join(dst, 'r.bin')).equals(readFileSync(data))).toBe(true);
+    relay.child.kill('SIGTERM');
+    expect(await withTimeout(relay.exited, 10_000, 'relay exit')).toBe(0);
+  });
 });
