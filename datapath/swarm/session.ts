@@ -23,6 +23,8 @@ export const CLIENT_NAME = 'ccp-bt 0.1';
 const PEER_ID_PREFIX = '-CB0001-';
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Connections still in their handshake; more are refused (a flood must not exhaust the process). */
+const MAX_PENDING = 512;
 
 export interface SessionOptions {
   /** Address to listen on (default 0.0.0.0). */
@@ -204,7 +206,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   }
 
   private onIncoming(socket: Socket): void {
-    if (this.closed) {
+    if (this.closed || this.pending.size >= MAX_PENDING) {
       socket.destroy();
       return;
     }

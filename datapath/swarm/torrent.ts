@@ -182,19 +182,18 @@ export class Torrent extends EventEmitter implements PeerOwner {
     if (dialed) this.candidates.get(`${dialed.host}:${dialed.port}`)!.connected = true;
     peer.dialed = dialed ? `${dialed.host}:${dialed.port}` : undefined;
     this.peers.add(peer);
-    peer.start();
-    if (!peer.closed) {
-      const sink = this.context.sink;
-      if (sink) {
-        peer.refreshStats(monoUs());
-        try {
-          sink.flowOpened(peer);
-        } catch (err) {
-          this.context.log(`flow sink failed on open: ${err instanceof Error ? err.message : String(err)}`);
-        }
+    // The control plane hears of the flow before its first event (bytes may have come with the handshake).
+    const sink = this.context.sink;
+    if (sink) {
+      peer.refreshStats(monoUs());
+      try {
+        sink.flowOpened(peer);
+      } catch (err) {
+        this.context.log(`flow sink failed on open: ${err instanceof Error ? err.message : String(err)}`);
       }
-      this.updateStats(monoUs());
     }
+    peer.start();
+    if (!peer.closed) this.updateStats(monoUs());
     return peer.closed ? null : peer;
   }
 
