@@ -1,6 +1,10 @@
 // Every process a world starts goes through here, so a stop (the end, an error, Ctrl-C) can kill each
 // of them by PID and wait until it is gone.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const GUARD = join(dirname(fileURLToPath(import.meta.url)), 'guard.mjs');
 
 export interface TrackedProcess {
   readonly name: string;
@@ -13,6 +17,21 @@ export interface TrackedProcess {
 export class ProcessGroup {
   private readonly live = new Map<number, TrackedProcess>();
   private closed = false;
+  /** The watchdog (world/guard.mjs) that kills our processes if this one dies without stopping them. */
+  private guard: ChildProcess | undefined;
+
+  /** @param guarded start the watchdog with the first process (off in unit tests of this class). */
+  constructor(private readonly guarded = true) {}
+
+  private tellGuard(line: string): void {
+    if (!this.guarded) return;
+    if (!this.guard) {
+      this.guard = spawn(process.execPath, [GUARD], { stdio: ['pipe', 'ignore', 'ignore'] });
+      this.guard.on('error', () => {});
+      this.guard.stdin!.on('error', () => {}); // the guard gone: nothing more to tell it
+    }
+    if (this.guard.stdin?.writable) this.guard.stdin.write(line + '\n');
+  }
 
   /** Spawns and tracks a process; throws if the group is already stopping or the spawn fails. */
   start(name: string, command: string, args: readonly string[], opts: SpawnOptions = {}): TrackedProcess {
@@ -24,19 +43,27 @@ export class ProcessGroup {
       throw new Error(`could not start ${name} (${command}): not found or not executable`);
     }
     const pid = child.pid;
+    this.tellGuard(`+${pid}`);
     const exited = new Promise<number | string>((resolve) => {
       child.once('exit', (code, signal) => {
         this.live.delete(pid);
+        this.tellGuard(`-${pid}`);
         resolve(code ?? signal ?? 'unknown');
       });
       child.once('error', () => {
         this.live.delete(pid);
+        this.tellGuard(`-${pid}`);
         resolve('error');
       });
     });
     const p: TrackedProcess = { name, child, pid, exited };
     this.live.set(pid, p);
     return p;
+  }
+
+  /** A folder the watchdog removes if this process dies without cleaning up. */
+  guardFolder(path: string): void {
+    this.tellGuard(`=${path}`);
   }
 
   pids(): number[] {
@@ -63,11 +90,19 @@ export class ProcessGroup {
   async stopAll(graceMs = 3000): Promise<void> {
     this.closed = true;
     await Promise.all([...this.live.values()].map((p) => this.stop(p, graceMs)));
+    // Nothing left to guard: close its pipe and wait (briefly) for it to go.
+    const g = this.guard;
+    if (g && g.exitCode === null && g.signalCode === null) {
+      const gone = new Promise<void>((r) => g.once('exit', () => r()));
+      g.stdin?.end();
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 1000))]);
+    }
   }
 
   /** Last resort on process exit: SIGKILL whatever is left, synchronously. */
   killAllNow(): void {
     for (const pid of this.live.keys()) signal(pid, 'SIGKILL');
+    if (this.guard?.pid) signal(this.guard.pid, 'SIGKILL');
   }
 }
 

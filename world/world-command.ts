@@ -91,6 +91,7 @@ export async function runWorldCommand(input: WorldCommandInput): Promise<number>
   const view = new LiveView(config.json ? 'json' : process.stdout.isTTY ? 'tty' : 'quiet');
   const group = new ProcessGroup();
   const tmp = await mkdtemp(join(tmpdir(), 'ccp-bt-world-'));
+  group.guardFolder(tmp);
   let stopping = false;
   const cleanup = async (): Promise<void> => {
     await group.stopAll(2000);

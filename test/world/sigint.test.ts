@@ -44,4 +44,25 @@ describe('ccp-bt world on SIGINT', () => {
     expect(leftovers(tmp)).toEqual([]);
     expect(existsSync(join(root, 'out'))).toBe(false); // no run finished: no empty output folder either
   });
+
+  it('even killed with SIGKILL, its watchdog stops what it started and removes its temporary folder', async () => {
+    const tmp2 = mkdtempSync(join(root, 'tmp-kill-'));
+    run = startWorld(['--peers', '3', '--seeds', '1', '--size', '4MiB', '--piece-length', '64KiB', '--upload', 'fixed:50k', '--alg', 'aimd', '--json', '--out', join(root, 'out2')], tmp2);
+    const pid = run.child.pid!;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !/"phase":"running"/.test(run.stdout) && run.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const mine = descendants(pid);
+    mine.forEach((p) => started.add(p));
+    expect(mine.length).toBeGreaterThanOrEqual(4); // guard, world peers, my agent, my datapath
+    run.child.kill('SIGKILL');
+    await run.done;
+    // The guard gives them 2 s to go on SIGTERM, then SIGKILL; allow a margin on a busy machine.
+    const until = Date.now() + 10_000;
+    while (Date.now() < until && (mine.some(alive) || leftovers(tmp2).length > 0)) await new Promise((r) => setTimeout(r, 200));
+    expect(mine.filter(alive)).toEqual([]);
+    expect(leftovers(tmp2)).toEqual([]);
+  });
 });
