@@ -9,7 +9,7 @@ import { BLOCK_SIZE } from '../datapath/wire/index.js';
 import { Pacer, TokenBucket, nowUs } from '../datapath/flow/token-bucket.js';
 import { negotiateSocks5 } from './socks5-session.js';
 import type { Credentials } from './socks5-parser.js';
-import { ShapedFlow, type ShapeContext } from './shaped-flow.js';
+import { SHAPE_BUCKET_OPTIONS, ShapedFlow, type ShapeContext } from './shaped-flow.js';
 import { TorrentTable } from './torrent-table.js';
 
 export interface ForwardSpec {
@@ -91,9 +91,8 @@ export class ShapingProxy implements FlowSource {
 
   private constructor(private readonly opts: ShapeProxyOptions) {
     this.log = opts.log ?? ((line) => process.stderr.write(`shape: ${line}\n`));
-    // Total caps may save up a little more than a block so many flows can share a wakeup.
-    this.upCap = new TokenBucket(opts.maxUpBps ?? 0, BLOCK_SIZE);
-    this.downCap = new TokenBucket(opts.maxDownBps ?? 0, BLOCK_SIZE);
+    this.upCap = new TokenBucket(opts.maxUpBps ?? 0, BLOCK_SIZE, SHAPE_BUCKET_OPTIONS);
+    this.downCap = new TokenBucket(opts.maxDownBps ?? 0, BLOCK_SIZE, SHAPE_BUCKET_OPTIONS);
     const self = this;
     this.ctx = {
       pacer: this.pacer,

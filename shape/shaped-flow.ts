@@ -43,6 +43,13 @@ interface HeldRequest {
   readonly length: number;
 }
 
+/**
+ * The proxy's buckets make up for scheduler stalls of up to 250 ms (the engine's default is 50 ms): a
+ * busy machine descheduling the proxy must not cost rate, and catching up never runs ahead of
+ * rate·t + one block. The price is a catch-up burst after such a stall.
+ */
+export const SHAPE_BUCKET_OPTIONS = { maxLateUs: 250_000 } as const;
+
 /** Bound on held requests per side; beyond it requests pass (memory stays bounded). */
 const MAX_HELD = 4096;
 const SNUB_US = 60_000_000;
@@ -125,8 +132,8 @@ export class ShapedFlow implements ControlledFlow {
       totalBytes: 0,
     };
     this.torrentStats = new Float64Array(0);
-    this.upBucket = new TokenBucket(ctx.defaultUpBps, BLOCK_SIZE);
-    this.downBucket = new TokenBucket(ctx.defaultDownBps, BLOCK_SIZE);
+    this.upBucket = new TokenBucket(ctx.defaultUpBps, BLOCK_SIZE, SHAPE_BUCKET_OPTIONS);
+    this.downBucket = new TokenBucket(ctx.defaultDownBps, BLOCK_SIZE, SHAPE_BUCKET_OPTIONS);
     this.up = new RelayDirection(client, remote, ctx.pacer, {
       onArrive: (u, now) => this.upArrive(u, now),
       route: (u) => this.upRoute(u),
