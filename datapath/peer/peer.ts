@@ -154,9 +154,12 @@ export class Peer implements ControlledFlow {
 
   applyControls(c: Readonly<FlowControls>): void {
     if (this.closed) return;
-    this.controls = { rateBps: Math.max(0, c.rateBps), choke: c.choke, window: Math.max(0, Math.floor(c.window)) };
+    // Whatever the caller computed, the knobs get sane values (NaN, negative, infinite → automatic).
+    const rateBps = Number.isFinite(c.rateBps) && c.rateBps > 0 ? c.rateBps : 0;
+    const window = Number.isFinite(c.window) && c.window >= 1 ? Math.min(Math.floor(c.window), 100_000) : 0;
+    this.controls = { rateBps, choke: c.choke === true, window };
     this.flowBucket.setRate(this.controls.rateBps, monoUs());
-    if (c.choke) this.choke();
+    if (this.controls.choke) this.choke();
     else this.unchoke();
     this.owner.fillRequests(this);
     this.servePump();
@@ -560,6 +563,11 @@ export class Peer implements ControlledFlow {
 
   rateInBps(nowUs: number): number {
     return this.rateIn.rate(nowUs);
+  }
+
+  /** Cancels every request we have in flight with this peer (we no longer need them). */
+  cancelAll(): void {
+    this.releaseAll(true);
   }
 
   /** Gives every outstanding request back to the picker (cancelling them at the peer if asked). */

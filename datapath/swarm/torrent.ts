@@ -170,6 +170,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     const refuse = (why: string): null => {
       this.context.log(`${this.name}: refused ${socket.remoteAddress}:${socket.remotePort}: ${why}`);
       socket.destroy();
+      if (dialed) this.dialFailed(dialed, why, true);
       return null;
     };
     if (this.closed) return refuse('torrent closed');
@@ -197,13 +198,14 @@ export class Torrent extends EventEmitter implements PeerOwner {
     return peer.closed ? null : peer;
   }
 
-  dialFailed(addr: PeerAddress, why: string): void {
+  /** A dial failed (or was refused after the handshake: `quiet`, already logged); retry later with backoff. */
+  dialFailed(addr: PeerAddress, why: string, quiet = false): void {
     const c = this.candidates.get(`${addr.host}:${addr.port}`);
     if (!c) return;
     c.connecting = false;
     c.failures++;
     c.nextTryMs = Date.now() + Math.min(300_000, 5_000 * 2 ** Math.min(c.failures, 6));
-    this.context.log(`${this.name}: could not connect to ${addr.host}:${addr.port}: ${why}`);
+    if (!quiet) this.context.log(`${this.name}: could not connect to ${addr.host}:${addr.port}: ${why}`);
   }
 
   // ---- PeerOwner ----
@@ -342,6 +344,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
       this.completeSignalled = true;
       this.cache.clear();
       for (const p of this.peers) {
+        p.cancelAll(); // end-game duplicates still in flight
         p.setInterested(false);
         if (p.isSeed) p.close('both sides are seeds');
       }
