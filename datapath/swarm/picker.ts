@@ -48,10 +48,14 @@ export interface PickPeer {
   readonly outstandingCount: number;
 }
 
+/** Spare piece buffers kept for reuse (allocating 256 KiB+ per piece churns the GC). */
+const SPARE_BUFFERS = 16;
+
 export class Picker {
   readonly availability: Uint32Array;
   readonly partial = new Map<number, PartialPiece>();
   private endgame = false;
+  private readonly spare: Buffer[] = [];
 
   constructor(
     private readonly have: Bitfield,
@@ -154,9 +158,11 @@ export class Picker {
     return p;
   }
 
-  /** Storage verified and wrote the piece (ok) or the hash failed (start over). */
+  /** Storage verified and wrote the piece (ok) or the hash failed (start over). Its buffer is reused. */
   finished(index: number, ok: boolean): void {
+    const p = this.partial.get(index);
     this.partial.delete(index);
+    if (p && p.data.length === this.pieceLength && this.spare.length < SPARE_BUFFERS) this.spare.push(p.data);
     if (!ok) this.endgame = false;
   }
 
@@ -179,7 +185,7 @@ export class Picker {
     const p: PartialPiece = {
       index, length, blocks, received: 0, writing: false,
       state: new Uint8Array(blocks), askers: new Uint8Array(blocks),
-      data: Buffer.allocUnsafe(length), contributors: new Set(),
+      data: (length === this.pieceLength ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(length), contributors: new Set(),
     };
     this.partial.set(index, p);
     return p;
