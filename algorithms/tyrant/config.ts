@@ -34,10 +34,10 @@ export interface TyrantConfig {
 }
 
 export const TYRANT_DEFAULTS = {
-  budget: 96_000,
+  budget: 64_000,
   slots: 6,
   explore: 1,
-  start: 24_000,
+  start: 16_000,
   min: 4_000,
   max: 0,
   trim: 0.9,
