@@ -1,7 +1,7 @@
 // bench:shape — the same client and transfer capped by `trickle -s -u` and by `ccp-bt shape`, in one run.
 //
-// The client is aria2 seeding one file (aria2 uses epoll by default, which trickle cannot see; with
-// `--event-poll=select` trickle shapes it). A ccp-bt leecher downloads it through a plain counting relay
+// The client is aria2 seeding one file, with `--event-poll=select` (TOOLCHAIN.md: trickle breaks with
+// poll(); aria2 1.36's default epoll measured fine too). A ccp-bt leecher downloads it through a counting relay
 // in this process, the same in both cases, which timestamps every byte coming from the seeder side.
 // Printed per cap: achieved rate / target (first to last byte, aria2's start-up wait left out) and the
 // spread of per-second rates (p10–p90 as a fraction of the target, and the coefficient of variation).
