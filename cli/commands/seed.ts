@@ -77,7 +77,8 @@ export function registerSeed(program: Command): void {
         });
       } catch (err) {
         // One bad torrent must not stop the others.
-        reporter.message('error', `${f}: ${err instanceof Error ? err.message : String(err)}`, { file: f });
+        const msg = err instanceof Error ? err.message : String(err);
+        reporter.message('error', msg.startsWith(f) ? msg : `${f}: ${msg}`, { file: f });
       }
     }
     if (torrents.length === 0) throw new Error('no torrent could be added');
