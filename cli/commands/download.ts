@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { readMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { Session } from '../../datapath/swarm/session.js';
+import type { Torrent } from '../../datapath/swarm/torrent.js';
 import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
 import { ProgressReporter, chooseProgressMode } from '../progress.js';
@@ -50,12 +51,17 @@ export function registerDownload(program: Command): void {
     const reporter = new ProgressReporter(chooseProgressMode(flags.json === true));
     const log = flags.verbose ? (m: string): void => void process.stderr.write(`ccp-bt: ${m}\n`) : undefined;
     const session = new Session({ host: flags.host, maxUpBps, maxDownBps, ...(log ? { log } : {}) });
-    await listenWithFallback(session, flags.host, port, reporter);
-    const outDir = resolve(flags.output);
-    const torrent = await session.addTorrent(meta, outDir, {
-      peers, announce: flags.announce, seed: flags.seed === true,
-    });
-    const detach = await startControl(session, flags, 'download');
+    // Until the download runs, a failure must close the session too (its timer and socket keep the process alive).
+    let torrent: Torrent;
+    let detach: () => Promise<void>;
+    try {
+      await listenWithFallback(session, flags.host, port, reporter);
+      torrent = await session.addTorrent(meta, resolve(flags.output), { peers, announce: flags.announce, seed: flags.seed === true });
+      detach = await startControl(session, flags, 'download');
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
     reporter.message('started', `${meta.name}: ${formatBytes(torrent.progress().haveBytes)} of ${formatBytes(meta.totalBytes)} present, listening on port ${session.port}`, {
       name: meta.name, infoHash: meta.infoHashHex, port: session.port, haveBytes: torrent.progress().haveBytes, totalBytes: meta.totalBytes,
     });

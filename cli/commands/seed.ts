@@ -63,7 +63,10 @@ export function registerSeed(program: Command): void {
     const reporter = new ProgressReporter(chooseProgressMode(flags.json === true) === 'json' ? 'json' : 'lines', 10_000);
     const log = flags.verbose ? (m: string): void => void process.stderr.write(`ccp-bt: ${m}\n`) : undefined;
     const session = new Session({ host: flags.host, maxUpBps, ...(log ? { log } : {}) });
-    await listenWithFallback(session, flags.host, port, reporter);
+    await listenWithFallback(session, flags.host, port, reporter).catch(async (err: unknown) => {
+      await session.close();
+      throw err;
+    });
     const dataDir = resolve(flags.data);
     const torrents: Torrent[] = [];
     for (const f of files) {
@@ -81,8 +84,14 @@ export function registerSeed(program: Command): void {
         reporter.message('error', msg.startsWith(f) ? msg : `${f}: ${msg}`, { file: f });
       }
     }
-    if (torrents.length === 0) throw new Error('no torrent could be added');
-    const detach = await startControl(session, flags, 'seed');
+    if (torrents.length === 0) {
+      await session.close();
+      throw new Error('no torrent could be added');
+    }
+    const detach = await startControl(session, flags, 'seed').catch(async (err: unknown) => {
+      await session.close();
+      throw err;
+    });
     reporter.message('listening', `seeding ${torrents.length} torrent(s) on port ${session.port}`, { port: session.port, torrents: torrents.length });
     session.on('warning', (m: string) => {
       if (flags.verbose || flags.json) reporter.message('warning', m);
