@@ -41,4 +41,6 @@ export interface PeerOwner {
   onPeerPieces(peer: Peer): void;
   onPeerClosed(peer: Peer, reason: string): void;
   onTransfer(sent: number, recv: number, nowUs: number): void;
+  /** Brings the Torrent bank's rates up to `nowUs` (before a program reads them). */
+  refreshRates(nowUs: number): void;
 }

@@ -607,6 +607,7 @@ export class Peer implements ControlledFlow {
     const sink = ctx.sink;
     if (!sink || this.closed) return;
     this.refreshStats(nowUs);
+    this.owner.refreshRates(nowUs);
     const e = ctx.eventBank;
     e[EVENT.sent] = sent;
     e[EVENT.recv] = recv;

@@ -218,6 +218,11 @@ export class Torrent extends EventEmitter implements PeerOwner {
     return this.cache.peek(index, begin, length);
   }
 
+  refreshRates(nowUs: number): void {
+    this.torrentStats[TORRENT.rate_out] = this.rateOut.rate(nowUs);
+    this.torrentStats[TORRENT.rate_in] = this.rateIn.rate(nowUs);
+  }
+
   onTransfer(sent: number, recv: number, nowUs: number): void {
     if (sent) {
       this.uploaded += sent;
