@@ -183,6 +183,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       torrent.dialFailed(addr, why);
     };
     const connectTimer = setTimeout(() => fail('connect timeout'), CONNECT_TIMEOUT_MS);
+    socket.once('close', () => clearTimeout(connectTimer)); // destroyed by close(): no timer left behind
     socket.once('error', (err) => {
       clearTimeout(connectTimer);
       fail(err.message);
