@@ -177,7 +177,10 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
     this.pending.add(socket);
     socket.on('error', () => undefined); // every failure is reported through fail() or the peer
+    let settled = false; // once the peer owns the socket, its own handlers report failures
     const fail = (why: string): void => {
+      if (settled) return;
+      settled = true;
       this.pending.delete(socket);
       socket.destroy();
       torrent.dialFailed(addr, why);
@@ -193,11 +196,13 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       socket.write(encodeHandshake(torrent.infoHash, this.peerId));
       readHandshake(socket, HANDSHAKE_TIMEOUT_MS).then(
         ({ handshake, parser }) => {
-          this.pending.delete(socket);
           if (!handshake.infoHash.equals(torrent.infoHash)) {
             fail('peer answered with another info-hash');
             return;
           }
+          if (settled) return;
+          settled = true;
+          this.pending.delete(socket);
           torrent.dialDone(addr);
           torrent.attach(socket, parser, handshake, false, addr);
         },
