@@ -352,7 +352,8 @@ export class DatapathSession implements FlowOwner {
   // ---- helpers ----
 
   private resolveProgram(program: string | Program): { source: string; name: string } {
-    if (program instanceof Program) return { source: program.source, name: program.name ?? 'program' };
+    // Structural, not instanceof: an algorithm file outside this package may carry its own copy of Program.
+    if (isProgramLike(program)) return { source: program.source, name: program.name ?? 'program' };
     if (typeof program !== 'string') throw new TypeError('install: expected program source text, a Program, or the name of one of the module\'s programs');
     const named = this.env.module.programs?.[program];
     if (named !== undefined) return { source: typeof named === 'string' ? named : named.source, name: program };
@@ -518,4 +519,8 @@ function errText(err: unknown): string {
 function errStack(err: unknown): string {
   if (err instanceof Error) return err.stack?.split('\n').slice(0, 4).join('\n') ?? err.message;
   return String(err);
+}
+
+function isProgramLike(p: unknown): p is Program {
+  return typeof p === 'object' && p !== null && typeof (p as { source?: unknown }).source === 'string';
 }
