@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import net from 'node:net';
 import { startTracker, type TrackerServer } from '../tracker/server.js';
 import { createTorrent } from '../datapath/metainfo/create.js';
-import { parseMetainfo } from '../datapath/metainfo/metainfo.js';
+import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
+import { Session } from '../datapath/swarm/session.js';
 import { parseBytes } from '../cli/units.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -118,10 +119,11 @@ async function makeData(dir: string, bytes: number, tracker: TrackerServer): Pro
   return { file, torrent, infoHash: parseMetainfo(torrentBytes).infoHashHex };
 }
 
-type Client = 'ccp-bt' | 'aria2';
+/** ccp-bt-1proc: the N leechers are N Sessions in one process (as the world runs them). */
+type Client = 'ccp-bt' | 'ccp-bt-1proc' | 'aria2';
 
 function seederCmd(client: Client, torrent: string, dataDir: string, port: number): string[] {
-  return client === 'ccp-bt'
+  return client !== 'aria2'
     ? [process.execPath, CLI, 'seed', torrent, '--data', dataDir, '--host', '127.0.0.1', '--port', String(port)]
     : ['aria2c', ...ARIA2, '-V', '--check-integrity=true', `--listen-port=${port}`, '-d', dataDir, torrent];
 }
@@ -166,8 +168,9 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
     const dst = join(work, `${client}-dst${i}`);
     mkdirSync(dst, { recursive: true });
     dsts.push(dst);
-    runs.push(runTimed(leecherCmd(client, torrent, dst, await freePort())));
+    if (client !== 'ccp-bt-1proc') runs.push(runTimed(leecherCmd(client, torrent, dst, await freePort())));
   }
+  if (client === 'ccp-bt-1proc') runs.push(runTimed([process.execPath, '--import', 'tsx', import.meta.filename, '--leech-inproc', torrent, ...dsts]));
   // First byte: the first leecher file with blocks on disk.
   let firstByteMs = Number.NaN;
   const poll = setInterval(() => {
@@ -200,17 +203,34 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
   };
 }
 
-let startupS = 0;
-const net0 = (r: RunResult): number => (r.client === 'ccp-bt' ? r.leecherCpuS - startupS * r.leechers : r.leecherCpuS);
+/** Child mode: one process, one Session per leecher, all announcing to the torrent's tracker. */
+async function leechInProcess(torrent: string, dirs: string[]): Promise<void> {
+  const meta = await readMetainfo(torrent);
+  const sessions = await Promise.all(dirs.map(async () => {
+    const s = new Session({ host: '127.0.0.1' });
+    await s.listen();
+    return s;
+  }));
+  await Promise.all(sessions.map(async (s, i) => {
+    const t = await s.addTorrent(meta, dirs[i]!);
+    if (!t.complete) await new Promise((res) => t.once('complete', res));
+  }));
+  await Promise.all(sessions.map((s) => s.close()));
+}
 
+let startupS = 0;
+const net0 = (r: RunResult): number => r.leecherCpuS - startupS * procs(r);
+
+// Only CLI processes pay the CLI start-up; the one-process leechers' own start-up stays counted.
+const procs = (r: RunResult): number => (r.client === 'ccp-bt' ? r.leechers : 0);
 const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
 
-function report(title: string, ours: RunResult, ref: RunResult): void {
+function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
   console.log(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB`);
-  console.log('client    e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
-  for (const r of [ours, ref]) {
+  console.log('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
+  for (const r of extra ? [ours, extra, ref] : [ours, ref]) {
     console.log(
-      `${r.client.padEnd(9)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ${r.seederCpuS.toFixed(2).padStart(12)}  ${r.leecherCpuS.toFixed(2).padStart(13)}  ${net0(r).toFixed(2).padStart(15)}`,
+      `${r.client.padEnd(12)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ${r.seederCpuS.toFixed(2).padStart(12)}  ${r.leecherCpuS.toFixed(2).padStart(13)}  ${net0(r).toFixed(2).padStart(15)}`,
     );
   }
   const ratio = (a: number, b: number): string => (a / b).toFixed(2);
@@ -220,6 +240,18 @@ function report(title: string, ours: RunResult, ref: RunResult): void {
       `CPU seeder ${ratio(ours.seederCpuS, ref.seederCpuS)}, leechers ${ratio(ours.leecherCpuS, ref.leecherCpuS)} ` +
       `(${ratio(net0(ours), net0(ref))} without ccp-bt's ${startupS.toFixed(2)} s CLI startup per process)`,
   );
+  if (extra) {
+    console.log(
+      `ratio ccp-bt-1proc/aria2: throughput ${ratio(mbps(extra, extra.endToEndS), mbps(ref, ref.endToEndS))} end to end, ` +
+        `${ratio(mbps(extra, extra.fromFirstByteS), mbps(ref, ref.fromFirstByteS))} from first byte; CPU leechers ${ratio(extra.leecherCpuS, ref.leecherCpuS)}`,
+    );
+  }
+}
+
+if (process.argv.includes('--leech-inproc')) {
+  const i = process.argv.indexOf('--leech-inproc');
+  await leechInProcess(process.argv[i + 1]!, process.argv.slice(i + 2));
+  process.exit(0);
 }
 
 const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
@@ -234,8 +266,9 @@ try {
   }
   if (only !== 'single' && leechers > 0) {
     const ours = await swarmRun('ccp-bt', tracker, work, multiSize, leechers);
+    const oneProc = await swarmRun('ccp-bt-1proc', tracker, work, multiSize, leechers);
     const ref = await swarmRun('aria2', tracker, work, multiSize, leechers);
-    report(`one seeder → ${leechers} leechers`, ours, ref);
+    report(`one seeder → ${leechers} leechers (ccp-bt: a process each, and all in one process)`, ours, ref, oneProc);
   }
 } finally {
   killAll();
