@@ -6,7 +6,22 @@ import type { Pacer, TokenBucket } from '../flow/token-bucket.js';
 import type { Picker } from '../swarm/picker.js';
 import type { Peer } from './peer.js';
 
+/** Timeouts (defaults in DEFAULT_TIMEOUTS); tests shorten them. */
+export interface EngineTimeouts {
+  /** Connect and handshake, each. */
+  handshakeMs: number;
+  /** Nothing received for this long: the connection is dead. */
+  idleMs: number;
+  /** A request unanswered for max(this, 4 × latency): the peer snubs us. */
+  requestMs: number;
+  /** No block for this long while we wait: the peer snubs us. */
+  snubMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: EngineTimeouts = { handshakeMs: 10_000, idleMs: 180_000, requestMs: 20_000, snubMs: 30_000 };
+
 export interface EngineContext {
+  readonly timeouts: EngineTimeouts;
   /** The control plane's sink, or null (then no events are built at all). */
   readonly sink: FlowEventSink | null;
   /** Shared Event bank, rewritten before each sink call. */

@@ -28,13 +28,7 @@ export const MAX_PEER_REQUESTS = 500;
 const SEND_HIGH_WATER = 1 << 20;
 /** Disk reads in flight per peer. */
 const MAX_READS = 16;
-// Peers send keep-alives every ~2 min (BEP 3); allow some slack before calling them dead.
-const IDLE_TIMEOUT_MS = 180_000;
 const KEEP_ALIVE_MS = 60_000;
-/** A request older than max(this, 4 × latency) is lost: the peer is snubbing us. */
-const REQUEST_TIMEOUT_US = 20_000_000;
-/** Flows that sent us nothing this long while we asked are snubbed. */
-const SNUB_US = 30_000_000;
 
 interface Outstanding {
   readonly index: number;
@@ -536,8 +530,9 @@ export class Peer implements ControlledFlow {
   /** Once a second: timeouts, keep-alives, window growth, fresh stats. */
   tick(nowMs: number, nowUs: number): void {
     if (this.closed) return;
-    if (nowMs - this.lastRecvMs > IDLE_TIMEOUT_MS) {
-      this.close(`idle for ${IDLE_TIMEOUT_MS / 1000} s`);
+    const t = this.owner.context.timeouts;
+    if (nowMs - this.lastRecvMs > t.idleMs) {
+      this.close(`idle for ${t.idleMs / 1000} s`);
       return;
     }
     if (nowMs - this.lastSendMs > KEEP_ALIVE_MS) this.write(KEEP_ALIVE_BYTES);
@@ -545,8 +540,9 @@ export class Peer implements ControlledFlow {
     this.window.onTick(rateIn);
     if (this.outstanding.size > 0) {
       const oldest = this.outstanding.values().next().value!;
-      const limit = Math.max(REQUEST_TIMEOUT_US, 4 * this.rttUs);
-      if (nowUs - oldest.sentUs > limit || nowUs - this.lastBlockUs > SNUB_US) {
+      // A lost request, or a peer that stopped sending while we wait: it is snubbing us.
+      const limit = Math.max(t.requestMs * 1000, 4 * this.rttUs);
+      if (nowUs - oldest.sentUs > limit || nowUs - this.lastBlockUs > t.snubMs * 1000) {
         if (!this.snubbed) this.owner.context.log(`${this.label} snubbed us (no block for ${Math.round((nowUs - this.lastBlockUs) / 1e6)} s)`);
         this.snubbed = true;
         this.releaseAll(true);

@@ -14,15 +14,13 @@ import { monoUs } from '../flow/clock.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
 import { encodeHandshake } from '../wire/handshake.js';
 import { readHandshake } from '../peer/handshaker.js';
-import type { EngineContext } from '../peer/peer-owner.js';
+import { DEFAULT_TIMEOUTS, type EngineContext, type EngineTimeouts } from '../peer/peer-owner.js';
 import type { PeerAddress } from '../tracker/announcer.js';
 import { Torrent, type TorrentHost, type TorrentOptions } from './torrent.js';
 
 export const CLIENT_NAME = 'ccp-bt 0.1';
 /** Azureus-style peer id prefix. */
 const PEER_ID_PREFIX = '-CB0001-';
-const HANDSHAKE_TIMEOUT_MS = 10_000;
-const CONNECT_TIMEOUT_MS = 10_000;
 /** Connections still in their handshake; more are refused (a flood must not exhaust the process). */
 const MAX_PENDING = 512;
 
@@ -40,6 +38,8 @@ export interface SessionOptions {
   /** Open file handles shared by all torrents. */
   maxOpenFiles?: number;
   log?: (message: string) => void;
+  /** Override timeouts (tests); see DEFAULT_TIMEOUTS. */
+  timeouts?: Partial<EngineTimeouts>;
 }
 
 export interface AddTorrentOptions extends TorrentOptions {
@@ -66,6 +66,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     const log = opts.log ?? (() => undefined);
     const burst = (bps: number): number => Math.max(2 * BLOCK_SIZE, Math.round(bps / 20));
     this.context = {
+      timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
       sink: null,
       eventBank: new Float64Array(EVENT_BANK_SIZE),
       upBucket: new TokenBucket(opts.maxUpBps ?? 0, burst(opts.maxUpBps ?? 0)),
@@ -185,7 +186,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       socket.destroy();
       torrent.dialFailed(addr, why);
     };
-    const connectTimer = setTimeout(() => fail('connect timeout'), CONNECT_TIMEOUT_MS);
+    const connectTimer = setTimeout(() => fail('connect timeout'), this.context.timeouts.handshakeMs);
     socket.once('close', () => clearTimeout(connectTimer)); // destroyed by close(): no timer left behind
     socket.once('error', (err) => {
       clearTimeout(connectTimer);
@@ -194,7 +195,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       socket.write(encodeHandshake(torrent.infoHash, this.peerId));
-      readHandshake(socket, HANDSHAKE_TIMEOUT_MS).then(
+      readHandshake(socket, this.context.timeouts.handshakeMs).then(
         ({ handshake, parser }) => {
           if (!handshake.infoHash.equals(torrent.infoHash)) {
             fail('peer answered with another info-hash');
@@ -218,7 +219,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     }
     this.pending.add(socket);
     socket.on('error', () => undefined); // reported through the handshake or the peer
-    readHandshake(socket, HANDSHAKE_TIMEOUT_MS).then(
+    readHandshake(socket, this.context.timeouts.handshakeMs).then(
       ({ handshake, parser }) => {
         this.pending.delete(socket);
         const torrent = this.torrents.get(handshake.infoHash.toString('hex'));
