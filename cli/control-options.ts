@@ -3,12 +3,8 @@
 // both, the external agent has priority while it is attached, and the in-process one steers otherwise.
 import type { Command } from 'commander';
 import type { FlowSource } from '../datapath/flow/flow-api.js';
-import { ControlHost } from '../datapath/control/control-host.js';
-import { Agent, DEFAULT_HEARTBEAT_MS } from '../agent/agent.js';
-import { Params } from '../agent/params.js';
-import { checkAlgorithmParams, loadAlgorithm } from '../agent/load-algorithm.js';
-import { createInprocAgentServer } from '../protocol/inproc-transport.js';
-import { connectDatapath } from '../protocol/unix-transport.js';
+import type { Agent } from '../agent/agent.js';
+import { DEFAULT_HEARTBEAT_MS } from '../protocol/handshake.js';
 import type { Channel, DatapathClient } from '../protocol/transport.js';
 
 export interface ControlOptions {
@@ -61,6 +57,15 @@ export async function startControl(source: FlowSource, opts: ControlOptions, nam
   const agentTimeoutMs = msOption(opts.agentTimeout, '--agent-timeout', 1, 600_000);
   const tickMs = msOption(opts.tick, '--tick', 5, 60_000) ?? 100;
 
+  // The control plane (and the DSL compiler behind it) loads only when asked for.
+  const [{ ControlHost }, { Agent }, { Params }, { checkAlgorithmParams, loadAlgorithm }, { createInprocAgentServer }, { connectDatapath }] = await Promise.all([
+    import('../datapath/control/control-host.js'),
+    import('../agent/agent.js'),
+    import('../agent/params.js'),
+    import('../agent/load-algorithm.js'),
+    import('../protocol/inproc-transport.js'),
+    import('../protocol/unix-transport.js'),
+  ]);
   // Load and check the algorithm before opening any socket: a bad --alg fails cleanly.
   let inproc: { agent: Agent; close: () => Promise<void>; client: DatapathClient } | null = null;
   const channels: Channel[] = [];

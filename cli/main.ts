@@ -3,35 +3,36 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { registerCheck } from './commands/check.js';
-import { registerCreate } from './commands/create.js';
-import { registerDownload } from './commands/download.js';
-import { registerSeed } from './commands/seed.js';
-import { registerConnect } from './commands/connect.js';
-import { registerTracker } from './commands/tracker.js';
-import { registerWorld } from './commands/world.js';
-import { registerShape } from './commands/shape.js';
+
+// Each command module is loaded only when it is the one asked for (or for the full --help listing), so
+// `ccp-bt seed` never pays for the world harness or the shaping proxy.
+type Register = (program: Command) => void;
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  check: async () => (await import('./commands/check.js')).registerCheck,
+  create: async () => (await import('./commands/create.js')).registerCreate,
+  download: async () => (await import('./commands/download.js')).registerDownload,
+  seed: async () => (await import('./commands/seed.js')).registerSeed,
+  connect: async () => (await import('./commands/connect.js')).registerConnect,
+  tracker: async () => (await import('./commands/tracker.js')).registerTracker,
+  world: async () => (await import('./commands/world.js')).registerWorld,
+  shape: async () => (await import('./commands/shape.js')).registerShape,
+};
 
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('ccp-bt')
     .description('A CCP-style control plane for BitTorrent: a measuring datapath steered by TypeScript algorithms')
     .version(pkg.version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)');
-  registerCheck(program);
-  registerCreate(program);
-  registerDownload(program);
-  registerSeed(program);
-  registerConnect(program);
-  registerTracker(program);
-  registerWorld(program);
-  registerShape(program);
+  const asked = argv[2];
+  const names = asked !== undefined && asked in COMMANDS ? [asked] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!())(program);
   return program;
 }
 
-const program = buildProgram();
+const program = await buildProgram();
 program.exitOverride();
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 // Tokens of the language: parentheses, numbers, names and operator symbols; `#` comments run to the
 // end of the line. The grammar above it is plain s-expressions; forms are recognised in parser.ts.
-import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+import type { IToken, TokenType } from 'chevrotain';
+import { createToken, Lexer } from './chevrotain.js';
 import { diag, type Diagnostic } from './diagnostics.js';
 
 export const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED });

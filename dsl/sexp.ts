@@ -1,6 +1,7 @@
 // The grammar (chevrotain, error recovery on): a program is a sequence of s-expressions. The CST is
 // turned into a small tree of atoms and lists with positions; parser.ts gives the lists meaning.
-import { CstParser, EOF, type CstNode, type IToken } from 'chevrotain';
+import type { CstNode, IToken } from 'chevrotain';
+import { CstParser, EOF } from './chevrotain.js';
 import { LParen, RParen, NumberLit, Name, Operator, allTokens } from './lexer.js';
 import { diag, type Diagnostic, type Span } from './diagnostics.js';
 
