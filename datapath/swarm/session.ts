@@ -1,6 +1,7 @@
 // A session: one process's BitTorrent engine. One listening socket routes incoming connections to
 // torrents by info-hash; global upload/download caps; one timer ticks every torrent; flows are
-// exposed to the control plane (FlowSource).
+// exposed to the control plane (FlowSource). Added torrents are checked a few at a time (a bounded
+// queue), each serving as soon as its own check is done, and their first announces are spread out.
 import { EventEmitter } from 'node:events';
 import net, { type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { encodeHandshake } from '../wire/handshake.js';
 import { readHandshake } from '../peer/handshaker.js';
 import { DEFAULT_TIMEOUTS, type EngineContext, type EngineTimeouts } from '../peer/peer-owner.js';
 import type { PeerAddress } from '../tracker/announcer.js';
+import { AnnounceSpread } from '../tracker/announce-spread.js';
 import { Torrent, type TorrentHost, type TorrentOptions } from './torrent.js';
 
 export const CLIENT_NAME = 'ccp-bt 0.1';
@@ -23,6 +25,10 @@ export const CLIENT_NAME = 'ccp-bt 0.1';
 const PEER_ID_PREFIX = '-CB0001-';
 /** Connections still in their handshake; more are refused (a flood must not exhaust the process). */
 const MAX_PENDING = 512;
+/** Torrents whose existing data is hashed at the same time (each reads ahead one piece). */
+const DEFAULT_CHECK_CONCURRENCY = 4;
+/** First announces: one torrent per 10 ms (100/s), so 5,000 torrents announce over ~50 s. */
+const DEFAULT_ANNOUNCE_SPACING_MS = 10;
 
 export interface SessionOptions {
   /** Address to listen on (default 0.0.0.0). */
@@ -40,6 +46,65 @@ export interface SessionOptions {
   log?: (message: string) => void;
   /** Override timeouts (tests); see DEFAULT_TIMEOUTS. */
   timeouts?: Partial<EngineTimeouts>;
+  /** Torrents checked at once when added (default 4); the rest wait their turn. */
+  checkConcurrency?: number;
+  /**
+   * Spacing of first announces, ms per torrent (default 10): torrents added together announce over
+   * N × this, each at a random point of its slot; 0 = at once.
+   */
+  announceSpacingMs?: number;
+}
+
+/** Torrents being checked or waiting to be, and those done (since the session began). */
+export interface CheckStatus {
+  queued: number;
+  checking: number;
+  checked: number;
+  failed: number;
+}
+
+/** A torrent not yet serving: its data is waiting to be (or being) checked. */
+interface PendingCheck {
+  name: string;
+  cancelled: boolean;
+  storage: Storage | null;
+  settled: Promise<unknown>;
+}
+
+/** At most `limit` holders at once; the others wait in order. */
+class Slots {
+  private busy = 0;
+  private readonly waiting: (() => void)[] = [];
+  private head = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get inUse(): number {
+    return this.busy;
+  }
+
+  acquire(): Promise<void> {
+    if (this.busy < this.limit) {
+      this.busy++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the slot straight to the next waiter, if any. */
+  release(): void {
+    if (this.head < this.waiting.length) {
+      const next = this.waiting[this.head]!;
+      this.waiting[this.head++] = undefined as unknown as () => void;
+      if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting.splice(0, this.head);
+        this.head = 0;
+      }
+      next();
+    } else {
+      this.busy--;
+    }
+  }
 }
 
 export interface AddTorrentOptions extends TorrentOptions {
@@ -57,6 +122,12 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   private flowIds = 1;
   private readonly blames = new Map<string, number>();
   private readonly pending = new Set<Socket>();
+  private readonly checks = new Map<string, PendingCheck>();
+  private readonly checkSlots: Slots;
+  private checkedCount = 0;
+  private failedCount = 0;
+  private readonly spread: AnnounceSpread;
+  private readonly startTimers = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(private readonly opts: SessionOptions = {}) {
@@ -77,6 +148,10 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       log,
     };
     this.pool = new FilePool(opts.maxOpenFiles ?? 128);
+    const concurrency = opts.checkConcurrency ?? DEFAULT_CHECK_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`checkConcurrency must be a positive integer, got ${concurrency}`);
+    this.checkSlots = new Slots(concurrency);
+    this.spread = new AnnounceSpread(opts.announceSpacingMs ?? DEFAULT_ANNOUNCE_SPACING_MS);
     this.timer = setInterval(() => this.tick(), 1000);
   }
 
@@ -115,35 +190,95 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   }
 
   /**
-   * Adds a torrent whose data lives in `dir` (created as needed): checks what is already there,
-   * then starts announcing and dialing. Refuses a second copy of the same info-hash.
+   * Adds a torrent whose data lives in `dir` (created as needed): waits for a check slot, checks what
+   * is already there, then serves it at once; its first announce comes at its slot of the announce
+   * spread. Refuses a second copy of the same info-hash (added or still being checked). Rejects if the
+   * torrent is removed (or the session closed) before its check is done.
    */
   async addTorrent(meta: Metainfo, dir: string, opts: AddTorrentOptions = {}): Promise<Torrent> {
     if (this.closed) throw new Error('session is closed');
-    if (this.torrents.has(meta.infoHashHex)) throw new Error(`torrent ${meta.infoHashHex} (${meta.name}) is already added`);
-    const storage = await Storage.open(meta, dir, { pool: this.pool });
-    await storage.verifyExisting(opts.onVerify);
-    if (this.closed) {
-      await storage.close();
-      throw new Error('session is closed');
+    const hex = meta.infoHashHex;
+    if (this.torrents.has(hex) || this.checks.has(hex)) throw new Error(`torrent ${hex} (${meta.name}) is already added`);
+    let settle: (v: unknown) => void = () => undefined;
+    const check: PendingCheck = { name: meta.name, cancelled: false, storage: null, settled: new Promise((r) => (settle = r)) };
+    this.checks.set(hex, check);
+    let storage: Storage | null = null;
+    try {
+      await this.checkSlots.acquire();
+      try {
+        if (!check.cancelled) {
+          storage = await Storage.open(meta, dir, { pool: this.pool });
+          check.storage = storage;
+          if (!check.cancelled) await storage.verifyExisting(opts.onVerify);
+        }
+      } finally {
+        this.checkSlots.release();
+      }
+      if (check.cancelled || this.closed) throw new Error(`torrent ${hex} (${meta.name}) was removed before its check was done`);
+    } catch (err) {
+      this.failedCount++;
+      await storage?.close().catch(() => undefined);
+      throw err;
+    } finally {
+      if (this.checks.get(hex) === check) this.checks.delete(hex);
+      settle(undefined);
     }
-    const torrent = new Torrent(this, meta, storage, {
+    this.checkedCount++;
+    const torrent = new Torrent(this, meta, storage!, {
       maxPeers: this.opts.maxPeersPerTorrent,
       uploadSlots: this.opts.uploadSlots,
       ...opts,
     });
-    this.torrents.set(meta.infoHashHex, torrent);
+    this.torrents.set(hex, torrent);
     torrent.on('complete', () => this.emit('complete', torrent));
     torrent.on('warning', (m: string) => this.emit('warning', `${torrent.name}: ${m}`));
-    torrent.start();
+    this.startSpread(torrent, opts.announce !== false && meta.announce.length > 0);
     this.emit('torrent-added', torrent);
     return torrent;
   }
 
+  /** Serves at once (incoming peers are routed as soon as it is in `torrents`); announces at its slot. */
+  private startSpread(torrent: Torrent, announces: boolean): void {
+    const delayMs = announces ? this.spread.nextDelayMs() : 0;
+    if (delayMs === 0) {
+      torrent.start();
+      return;
+    }
+    const hex = torrent.infoHashHex;
+    const timer = setTimeout(() => {
+      this.startTimers.delete(hex);
+      if (!this.closed && this.torrents.get(hex) === torrent) torrent.start();
+    }, delayMs);
+    this.startTimers.set(hex, timer);
+  }
+
+  /** Where the checks of added torrents stand. */
+  checkStatus(): CheckStatus {
+    const checking = this.checkSlots.inUse;
+    return { queued: this.checks.size - checking, checking, checked: this.checkedCount, failed: this.failedCount };
+  }
+
+  /** Milliseconds until every torrent added so far has made its first announce (the spread's backlog). */
+  announceBacklogMs(): number {
+    return this.spread.backlogMs();
+  }
+
+  /** Removes a torrent, serving or still waiting for its check (whose addTorrent then rejects). */
   async removeTorrent(infoHashHex: string): Promise<void> {
+    const check = this.checks.get(infoHashHex);
+    if (check) {
+      check.cancelled = true;
+      this.checks.delete(infoHashHex);
+      await check.storage?.close().catch(() => undefined); // stops a check in progress
+      await check.settled;
+      return;
+    }
     const t = this.torrents.get(infoHashHex);
     if (!t) return;
     this.torrents.delete(infoHashHex);
+    const timer = this.startTimers.get(infoHashHex);
+    if (timer) clearTimeout(timer);
+    this.startTimers.delete(infoHashHex);
     await t.close();
   }
 
@@ -259,6 +394,10 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     this.server?.close();
     for (const s of this.pending) s.destroy();
     this.pending.clear();
+    for (const timer of this.startTimers.values()) clearTimeout(timer);
+    this.startTimers.clear();
+    const checks = [...this.checks.keys()];
+    await Promise.all(checks.map((hex) => this.removeTorrent(hex)));
     await Promise.all([...this.torrents.values()].map((t) => t.close()));
     this.torrents.clear();
     this.context.pacer.close();
