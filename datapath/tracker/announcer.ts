@@ -191,7 +191,8 @@ export class Announcer extends EventEmitter {
     if (!this.running || answered) return;
     tier.failures++;
     const base = this.opts.retryBaseMs ?? 15_000;
-    const delay = Math.min(base * 2 ** Math.min(tier.failures - 1, 20), this.opts.retryMaxMs ?? 30 * 60_000);
+    // Up to +25 % jitter: torrents whose tracker failed together do not all retry together.
+    const delay = Math.round(Math.min(base * 2 ** Math.min(tier.failures - 1, 20), this.opts.retryMaxMs ?? 30 * 60_000) * (1 + 0.25 * Math.random()));
     this.opts.log?.(`tracker tier [${tier.urls.join(' ')}]: all failed, retrying in ${Math.round(delay / 1000)} s`);
     this.schedule(tier, delay);
   }

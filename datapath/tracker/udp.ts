@@ -1,6 +1,8 @@
 // One UDP tracker announce (BEP 15): connect → connection id (cached for a minute per tracker address) →
 // announce, retransmitting after timeoutMs * 2^n up to maxRetries times. Answers are matched by
 // transaction id and checked for size; an error action ends the announce with the tracker's message.
+// All announces of the process to one tracker address share one connected socket (a UdpLink), so a
+// seeder with thousands of torrents uses one socket per tracker, not one per announce.
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { randomBytes } from 'node:crypto';
@@ -46,7 +48,8 @@ export async function announceUdp(trackerUrl: string, req: AnnounceRequest, opts
     throw new TrackerError(`cannot resolve tracker host '${host}': ${(err as Error).message}`);
   }
   const cacheKey = `${address}|${port}`;
-  const exchange = await UdpExchange.open(address, port, family, opts.signal);
+  if (opts.signal?.aborted) throw new TrackerError('announce aborted');
+  const exchange = new UdpExchange(await UdpLink.acquire(address, port, family), opts.signal);
   try {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       const timeoutMs = baseTimeoutMs * 2 ** attempt;
@@ -98,22 +101,43 @@ function toAnnounceResponse(a: Extract<UdpServerMessage, { action: 'announce' }>
   return res;
 }
 
-/** A connected UDP socket with request/answer matching by transaction id. */
-class UdpExchange {
-  malformed = 0;
-  private waiting: { tid: number; resolve: (m: UdpServerMessage | null) => void } | null = null;
-  private failure: TrackerError | null = null;
-  private closed = false;
+/** How long a link with no announce left stays open (the next announce often follows soon). */
+const LINK_IDLE_MS = 5_000;
+const links = new Map<string, Promise<UdpLink>>();
 
-  private constructor(private readonly socket: dgram.Socket, private readonly signal: AbortSignal | undefined) {
+/** One connected UDP socket to a tracker address, shared by every announce to it; answers matched by transaction id. */
+class UdpLink {
+  malformed = 0;
+  private readonly waiting = new Map<number, (m: UdpServerMessage | null, err?: TrackerError) => void>();
+  private users = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private dead = false;
+
+  private constructor(private readonly key: string, private readonly socket: dgram.Socket) {
     socket.on('message', (msg) => this.onMessage(msg));
-    // With a connected socket, an ICMP "port unreachable" arrives here as ECONNREFUSED.
-    socket.on('error', (err) => this.fail(new TrackerError(`tracker unreachable: ${err.message}`)));
-    signal?.addEventListener('abort', this.onAbort, { once: true });
+    // With a connected socket, an ICMP "port unreachable" arrives here as ECONNREFUSED: every announce
+    // waiting on this tracker fails; the next one gets a fresh socket.
+    socket.on('error', (err) => this.failAll(new TrackerError(`tracker unreachable: ${err.message}`)));
+    socket.unref(); // the engine's own sockets keep the process alive
   }
 
-  static open(address: string, port: number, family: 4 | 6, signal: AbortSignal | undefined): Promise<UdpExchange> {
-    if (signal?.aborted) return Promise.reject(new TrackerError('announce aborted'));
+  static acquire(address: string, port: number, family: 4 | 6): Promise<UdpLink> {
+    const key = `${address}|${port}`;
+    let link = links.get(key);
+    if (!link) {
+      link = UdpLink.open(key, address, port, family);
+      links.set(key, link);
+      link.catch(() => links.delete(key));
+    }
+    return link.then((l) => {
+      l.users++;
+      if (l.idleTimer) clearTimeout(l.idleTimer);
+      l.idleTimer = null;
+      return l;
+    });
+  }
+
+  private static open(key: string, address: string, port: number, family: 4 | 6): Promise<UdpLink> {
     const socket = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -123,30 +147,44 @@ class UdpExchange {
       socket.once('error', onError);
       socket.connect(port, address, () => {
         socket.off('error', onError);
-        resolve(new UdpExchange(socket, signal));
+        resolve(new UdpLink(key, socket));
       });
     });
   }
 
-  private readonly onAbort = (): void => this.fail(new TrackerError('announce aborted'));
-
   /** Sends the packet built for a fresh transaction id; resolves with the answer, or null after timeoutMs. */
-  request(build: (transactionId: number) => Buffer, timeoutMs: number): Promise<UdpServerMessage | null> {
-    if (this.failure) return Promise.reject(this.failure);
-    const tid = randomBytes(4).readUInt32BE(0);
+  request(build: (transactionId: number) => Buffer, timeoutMs: number, signal: AbortSignal | undefined): Promise<UdpServerMessage | null> {
+    if (signal?.aborted) return Promise.reject(new TrackerError('announce aborted'));
+    let tid = randomBytes(4).readUInt32BE(0);
+    while (this.waiting.has(tid)) tid = (tid + 1) >>> 0;
     return new Promise<UdpServerMessage | null>((resolve, reject) => {
+      const onAbort = (): void => done(null, new TrackerError('announce aborted'));
       const timer = setTimeout(() => done(null), timeoutMs);
-      const done = (m: UdpServerMessage | null): void => {
+      const done = (m: UdpServerMessage | null, err?: TrackerError): void => {
         clearTimeout(timer);
-        this.waiting = null;
-        if (this.failure) reject(this.failure);
+        signal?.removeEventListener('abort', onAbort);
+        this.waiting.delete(tid);
+        if (err) reject(err);
         else resolve(m);
       };
-      this.waiting = { tid, resolve: done };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.set(tid, done);
       this.socket.send(build(tid), (err) => {
-        if (err) this.fail(new TrackerError(`cannot send to tracker: ${err.message}`));
+        if (err) done(null, new TrackerError(`cannot send to tracker: ${err.message}`));
       });
     });
+  }
+
+  release(): void {
+    if (--this.users > 0) return;
+    if (this.dead) {
+      this.close();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      if (this.users === 0) this.close();
+    }, LINK_IDLE_MS);
+    this.idleTimer.unref();
   }
 
   private onMessage(msg: Buffer): void {
@@ -155,24 +193,59 @@ class UdpExchange {
       this.malformed++;
       return;
     }
-    // A late answer to an earlier (retransmitted) transaction is ignored.
-    if (this.waiting && decoded.transactionId === this.waiting.tid) this.waiting.resolve(decoded);
+    // A late answer to an earlier (retransmitted) transaction finds nobody waiting and is ignored.
+    this.waiting.get(decoded.transactionId)?.(decoded);
   }
 
-  private fail(err: TrackerError): void {
-    if (this.failure) return;
-    this.failure = err;
-    this.waiting?.resolve(null);
+  private failAll(err: TrackerError): void {
+    if (!this.dead) {
+      this.dead = true;
+      if (links.get(this.key) !== undefined) links.delete(this.key);
+    }
+    for (const done of [...this.waiting.values()]) done(null, err);
+    if (this.users === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (!this.dead) {
+      this.dead = true;
+      links.delete(this.key);
+    }
+    try {
+      this.socket.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** One announce's use of a link: counts malformed datagrams seen meanwhile, releases the link once. */
+class UdpExchange {
+  private readonly malformedAtStart: number;
+  private closed = false;
+
+  constructor(private readonly link: UdpLink, private readonly signal: AbortSignal | undefined) {
+    this.malformedAtStart = link.malformed;
+  }
+
+  get malformed(): number {
+    return this.link.malformed - this.malformedAtStart;
+  }
+
+  request(build: (transactionId: number) => Buffer, timeoutMs: number): Promise<UdpServerMessage | null> {
+    return this.link.request(build, timeoutMs, this.signal);
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.signal?.removeEventListener('abort', this.onAbort);
-    try {
-      this.socket.close();
-    } catch {
-      // already closed by an error path
-    }
+    this.link.release();
   }
+}
+
+/** Open tracker links (for tests and the seeder bench). */
+export function openUdpLinks(): number {
+  return links.size;
 }
