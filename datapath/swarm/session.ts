@@ -29,6 +29,11 @@ const MAX_PENDING = 512;
 const DEFAULT_CHECK_CONCURRENCY = 4;
 /** First announces: one torrent per 10 ms (100/s), so 5,000 torrents announce over ~50 s. */
 const DEFAULT_ANNOUNCE_SPACING_MS = 10;
+/**
+ * Each torrent still ticks once a second, but the torrents are ticked in this many slices spread over
+ * the second, so thousands of torrents never hold the loop for one long tick.
+ */
+const TICK_SLICES = 10;
 
 export interface SessionOptions {
   /** Address to listen on (default 0.0.0.0). */
@@ -128,6 +133,9 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   private failedCount = 0;
   private readonly spread: AnnounceSpread;
   private readonly startTimers = new Map<string, NodeJS.Timeout>();
+  private tickRound: IterableIterator<Torrent> | null = null;
+  private tickSliceIndex = 0;
+  private tickedInRound = 0;
   private closed = false;
 
   constructor(private readonly opts: SessionOptions = {}) {
@@ -152,7 +160,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`checkConcurrency must be a positive integer, got ${concurrency}`);
     this.checkSlots = new Slots(concurrency);
     this.spread = new AnnounceSpread(opts.announceSpacingMs ?? DEFAULT_ANNOUNCE_SPACING_MS);
-    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer = setInterval(() => this.tickSlice(), 1000 / TICK_SLICES);
   }
 
   get port(): number {
@@ -374,10 +382,27 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     );
   }
 
-  private tick(): void {
+  /** One slice of the 1 s round: ticks the next share of the torrents (a torrent added mid-round may wait for the next). */
+  private tickSlice(): void {
+    if (this.tickSliceIndex === 0) {
+      this.tickRound = this.torrents.values();
+      this.tickedInRound = 0;
+    }
+    const k = this.tickSliceIndex;
+    this.tickSliceIndex = (k + 1) % TICK_SLICES;
+    const upTo = Math.ceil((this.torrents.size * (k + 1)) / TICK_SLICES);
+    const round = this.tickRound;
+    if (!round) return;
     const nowMs = Date.now();
     const nowUs = monoUs();
-    for (const t of this.torrents.values()) {
+    while (this.tickedInRound < upTo) {
+      const next = round.next();
+      if (next.done) {
+        this.tickRound = null;
+        return;
+      }
+      this.tickedInRound++;
+      const t = next.value;
       try {
         t.tick(nowMs, nowUs);
       } catch (err) {
