@@ -240,7 +240,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     const window = peer.windowSize(now);
     let want = window - peer.outstanding.size;
     // Top up in batches (fewer, larger writes) unless the pipe is nearly empty.
-    if (want <= 0 || (want < Math.min(8, window >> 2) && peer.outstanding.size > 2)) return;
+    if (want <= 0 || (want < window >> 2 && peer.outstanding.size > 2)) return;
     const down = this.context.downBucket;
     if (down.rateBps > 0) {
       // The download cap paces our requests: ask only for what the credit covers.
