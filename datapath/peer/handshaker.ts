@@ -11,7 +11,8 @@ export interface HandshakeResult {
 }
 
 export function readHandshake(socket: Socket, timeoutMs: number, maxMessageBytes?: number): Promise<HandshakeResult> {
-  const parser = new WireParser({ handshake: true, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
+  // The engine copies every block into its piece buffer at once, so split pieces may share one buffer.
+  const parser = new WireParser({ handshake: true, transientSplitPieces: true, ...(maxMessageBytes ? { maxMessageBytes } : {}) });
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (err: Error | null, hs?: Handshake): void => {
