@@ -4,6 +4,7 @@ import type { Bitfield } from '../storage/bitfield.js';
 import type { FlowEventSink } from '../flow/flow-api.js';
 import type { Pacer, TokenBucket } from '../flow/token-bucket.js';
 import type { Picker } from '../swarm/picker.js';
+import type { PinnedBlock } from '../swarm/read-cache.js';
 import type { Peer } from './peer.js';
 
 /** Timeouts (defaults in DEFAULT_TIMEOUTS); tests shorten them. */
@@ -44,9 +45,10 @@ export interface PeerOwner {
   readonly have: Bitfield;
   readonly picker: Picker;
   readonly torrentStats: Float64Array;
-  readBlock(index: number, begin: number, length: number): Promise<Buffer>;
-  /** The block without waiting if it is already in memory, else null. */
-  peekBlock(index: number, begin: number, length: number): Buffer | null;
+  /** A block to upload; release() it once written or dropped (its buffer is then reused). */
+  readBlock(index: number, begin: number, length: number): Promise<PinnedBlock>;
+  /** The block without waiting if it is already in memory, else null; release() it as above. */
+  peekBlock(index: number, begin: number, length: number): PinnedBlock | null;
   /** A block arrived (requested or not); the owner stores it and cancels duplicates in end-game. */
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void;
   /** Top the peer's requests up to its window. */

@@ -19,6 +19,7 @@ import { encodeExtensionHandshake, parseExtensionHandshake } from '../wire/exten
 import type { WireParser } from '../wire/parser.js';
 import type { Handshake } from '../wire/handshake.js';
 import { blockKey, type BlockRef } from '../swarm/picker.js';
+import type { PinnedBlock } from '../swarm/read-cache.js';
 import { RequestWindow, MAX_WINDOW } from './request-window.js';
 import type { PeerOwner } from './peer-owner.js';
 
@@ -498,16 +499,20 @@ export class Peer implements ControlledFlow {
     }
   };
 
-  private sendBlock(r: BlockRef, block: Buffer): void {
+  private sendBlock(r: BlockRef, pinned: PinnedBlock): void {
     this.readsInFlight--;
     this.readBytesInFlight -= r.length;
-    if (this.closed) return;
-    if (this.amChoking) return; // choked while reading: the request is void
-    this.writeBlock(r, block);
+    // Closed, or choked while reading (the request is void): the block is dropped.
+    if (this.closed || this.amChoking) {
+      pinned.release();
+      return;
+    }
+    this.writeBlock(r, pinned);
     this.servePump();
   }
 
-  private writeBlock(r: BlockRef, block: Buffer): void {
+  private writeBlock(r: BlockRef, pinned: PinnedBlock): void {
+    const block = pinned.data;
     const s = this.socket;
     // Blocks that are ready in one tick leave in one writev instead of one syscall each.
     if (!this.corked) {
@@ -516,7 +521,8 @@ export class Peer implements ControlledFlow {
       process.nextTick(this.uncork);
     }
     s.write(encodePieceHeader(r.index, r.begin, block.length));
-    s.write(block);
+    // The piece buffer is reused once the socket is done with the block.
+    s.write(block, pinned.release);
     this.lastSendMs = Date.now();
     const now = monoUs();
     this.bytesSent += block.length;

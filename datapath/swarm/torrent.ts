@@ -16,7 +16,7 @@ import { Peer } from '../peer/peer.js';
 import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
 import { Picker, blockKey } from './picker.js';
 import { decideChokes } from './choker.js';
-import { PieceReadCache } from './read-cache.js';
+import { PieceReadCache, type PinnedBlock } from './read-cache.js';
 
 const RECHOKE_US = 10_000_000;
 const OPTIMISTIC_US = 30_000_000;
@@ -210,11 +210,11 @@ export class Torrent extends EventEmitter implements PeerOwner {
 
   // ---- PeerOwner ----
 
-  readBlock(index: number, begin: number, length: number): Promise<Buffer> {
+  readBlock(index: number, begin: number, length: number): Promise<PinnedBlock> {
     return this.cache.read(index, begin, length);
   }
 
-  peekBlock(index: number, begin: number, length: number): Buffer | null {
+  peekBlock(index: number, begin: number, length: number): PinnedBlock | null {
     return this.cache.peek(index, begin, length);
   }
 
