@@ -28,6 +28,8 @@ export interface PartialPiece {
   /** Per block: how many peers currently have it requested. */
   readonly askers: Uint8Array;
   received: number;
+  /** Blocks in state FREE (so a pick skips pieces with nothing left to ask for). */
+  free: number;
   readonly data: Buffer;
   /** Keys of the peers that sent blocks of this piece (blamed if the hash fails). */
   readonly contributors: Set<string>;
@@ -56,6 +58,8 @@ export class Picker {
   readonly partial = new Map<number, PartialPiece>();
   private endgame = false;
   private readonly spare: Buffer[] = [];
+  /** Reused by pick(): started pieces with free blocks. */
+  private readonly started: PartialPiece[] = [];
 
   constructor(
     private readonly have: Bitfield,
@@ -95,12 +99,15 @@ export class Picker {
     if (max <= 0 || this.have.complete()) return;
     // 1. Blocks of pieces already started, most complete first.
     if (this.partial.size > 0) {
-      const started = [...this.partial.values()].filter((p) => !p.writing && peer.hasPiece(p.index));
+      const started = this.started;
+      for (const p of this.partial.values()) if (p.free > 0 && !p.writing && peer.hasPiece(p.index)) started.push(p);
       if (started.length > 1) started.sort((a, b) => b.received - a.received);
       for (const p of started) {
         this.takeFree(p, max, out);
-        if (out.length >= max) return;
+        if (out.length >= max) break;
       }
+      started.length = 0;
+      if (out.length >= max) return;
     }
     // 2. New pieces.
     while (out.length < max) {
@@ -135,7 +142,10 @@ export class Picker {
     const b = Math.floor(begin / BLOCK_SIZE);
     if (b >= p.blocks || p.state[b] === RECEIVED) return;
     if (p.askers[b]! > 0) p.askers[b]!--;
-    if (p.askers[b] === 0) p.state[b] = FREE;
+    if (p.askers[b] === 0 && p.state[b] !== FREE) {
+      p.state[b] = FREE;
+      p.free++;
+    }
   }
 
   /**
@@ -149,6 +159,7 @@ export class Picker {
     const expected = Math.min(BLOCK_SIZE, p.length - begin);
     if (b >= p.blocks || block.length !== expected || p.state[b] === RECEIVED) return 'dup';
     block.copy(p.data, begin);
+    if (p.state[b] === FREE) p.free--; // unrequested, or its request was released: still welcome
     p.state[b] = RECEIVED;
     if (p.askers[b]! > 0) p.askers[b]!--;
     p.received++;
@@ -183,7 +194,7 @@ export class Picker {
     const length = this.lengthOf(index);
     const blocks = Math.ceil(length / BLOCK_SIZE);
     const p: PartialPiece = {
-      index, length, blocks, received: 0, writing: false,
+      index, length, blocks, received: 0, free: blocks, writing: false,
       state: new Uint8Array(blocks), askers: new Uint8Array(blocks),
       data: (length === this.pieceLength ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(length), contributors: new Set(),
     };
@@ -192,11 +203,12 @@ export class Picker {
   }
 
   private takeFree(p: PartialPiece, max: number, out: BlockRef[]): void {
-    if (p.writing) return;
+    if (p.writing || p.free === 0) return;
     for (let b = 0; b < p.blocks && out.length < max; b++) {
       if (p.state[b] !== FREE) continue;
       p.state[b] = REQUESTED;
       p.askers[b] = 1;
+      p.free--;
       out.push(this.ref(p, b));
     }
   }
