@@ -1,4 +1,4 @@
-// npm run bench:transfer [-- --size 256Mi --leechers 8 --multi-size 64Mi --piece-length 256Ki]
+// npm run bench:transfer [-- --size 256Mi --leechers 8 --multi-size 64Mi --piece-length 256Ki --runs 1]
 // One seeder → one leecher over loopback, then one seeder → N leechers: ccp-bt→ccp-bt against
 // aria2→aria2 in the same run, through one local tracker. Prints MB/s (end to end and from the first
 // byte on disk), the ratio ccp-bt/aria2, and CPU seconds of each side (from /proc and bash `times`).
@@ -31,6 +31,9 @@ const multiSize = parseBytes(arg('multi-size', String(Math.min(size, 64 * 1024 *
 const leechers = Number(arg('leechers', '8'));
 const pieceLength = parseBytes(arg('piece-length', '256Ki'), 'piece length');
 const only = arg('only', 'all'); // all | single | multi
+// Figures swing on a shared machine: with --runs N each client runs N times (alternating) and every
+// figure is the median of its N values.
+const runs = Math.max(1, Math.floor(Number(arg('runs', '1'))) || 1);
 
 const children = new Set<ChildProcess>();
 function killAll(): void {
@@ -218,6 +221,25 @@ async function leechInProcess(torrent: string, dirs: string[]): Promise<void> {
   await Promise.all(sessions.map((s) => s.close()));
 }
 
+/** Runs each client `runs` times, alternating, and returns the per-field medians in the same order. */
+async function medianRuns(clients: Client[], tracker: TrackerServer, work: string, bytes: number, n: number): Promise<RunResult[]> {
+  const all: RunResult[][] = clients.map(() => []);
+  for (let k = 0; k < runs; k++) {
+    for (const [i, c] of clients.entries()) all[i]!.push(await swarmRun(c, tracker, work, bytes, n));
+  }
+  const med = (xs: number[]): number => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  return all.map((rs) => ({
+    ...rs[0]!,
+    endToEndS: med(rs.map((r) => r.endToEndS)),
+    fromFirstByteS: med(rs.map((r) => r.fromFirstByteS)),
+    seederCpuS: med(rs.map((r) => r.seederCpuS)),
+    leecherCpuS: med(rs.map((r) => r.leecherCpuS)),
+  }));
+}
+
 let startupS = 0;
 const net0 = (r: RunResult): number => r.leecherCpuS - startupS * procs(r);
 
@@ -226,7 +248,7 @@ const procs = (r: RunResult): number => (r.client === 'ccp-bt' ? r.leechers : 0)
 const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
 
 function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
-  console.log(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB`);
+  console.log(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB${runs > 1 ? `, medians of ${runs} runs` : ''}`);
   console.log('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
   for (const r of extra ? [ours, extra, ref] : [ours, ref]) {
     console.log(
@@ -260,15 +282,12 @@ try {
   startupS = await startupCpuS();
   console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
   if (only !== 'multi') {
-    const ours = await swarmRun('ccp-bt', tracker, work, size, 1);
-    const ref = await swarmRun('aria2', tracker, work, size, 1);
-    report('one seeder → one leecher', ours, ref);
+    const [ours, ref] = await medianRuns(['ccp-bt', 'aria2'], tracker, work, size, 1);
+    report('one seeder → one leecher', ours!, ref!);
   }
   if (only !== 'single' && leechers > 0) {
-    const ours = await swarmRun('ccp-bt', tracker, work, multiSize, leechers);
-    const oneProc = await swarmRun('ccp-bt-1proc', tracker, work, multiSize, leechers);
-    const ref = await swarmRun('aria2', tracker, work, multiSize, leechers);
-    report(`one seeder → ${leechers} leechers (ccp-bt: a process each, and all in one process)`, ours, ref, oneProc);
+    const [ours, oneProc, ref] = await medianRuns(['ccp-bt', 'ccp-bt-1proc', 'aria2'], tracker, work, multiSize, leechers);
+    report(`one seeder → ${leechers} leechers (ccp-bt: a process each, and all in one process)`, ours!, ref!, oneProc);
   }
 } finally {
   killAll();
