@@ -59,7 +59,9 @@ export class ProgressReporter {
       return;
     }
     const now = Date.now();
-    if (!force && now - this.lastLineMs < this.intervalMs) return;
+    // A tenth of slack: ticks arrive about once an interval, and one landing a few ms early must not
+    // be skipped (that would leave a two-interval gap in the lines scripts measure rates from).
+    if (!force && now - this.lastLineMs < this.intervalMs * 0.9) return;
     this.lastLineMs = now;
     if (this.mode === 'json') {
       process.stdout.write(JSON.stringify({ event: 'progress', ...roundProgress(p), percent: Number(percent(p).toFixed(2)), etaS: Number.isFinite(etaSeconds(p)) ? Math.round(etaSeconds(p)) : null }) + '\n');
