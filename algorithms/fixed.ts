@@ -1,6 +1,7 @@
 // `fixed`: static upload caps. `--set rate=50k` caps every peer at 50 kB/s; `--set total=1M` shares
 // 1 MB/s among all the agent's active flows (every datapath, every torrent), split evenly; with both,
-// each flow gets the smaller of the two. Reacts to: a flow becoming active or idle (interested and
+// each flow gets the smaller of the two. `--set down=200k` caps what every peer sends us (RateIn, per
+// flow; static, not shared). Reacts to: a flow becoming active or idle (interested and
 // asking, or sending), flows opening and closing — each changes the split of `total`.
 import { Algorithm, type Params } from '../agent/api.js';
 
@@ -57,12 +58,13 @@ class SharedTotal {
 export default class Fixed extends Algorithm<FixedReport> {
   private readonly perFlowBps = this.params.rate('rate', 0);
   private readonly totalBps = this.params.rate('total', 0);
+  private readonly downPerFlowBps = this.params.rate('down', 0);
   private readonly pool = this.totalBps > 0 ? this.shared('fixed.total', () => new SharedTotal(this.totalBps)) : null;
   private appliedBps = -1;
   private started = false;
 
   onCreate(): void {
-    this.datapath.install(FIXED_PROGRAM, { Rate: this.cap() });
+    this.datapath.install(FIXED_PROGRAM, { Rate: this.cap(), RateIn: this.downPerFlowBps });
     this.appliedBps = this.cap();
     this.started = true;
     this.pool?.join(this);
@@ -95,10 +97,13 @@ export default class Fixed extends Algorithm<FixedReport> {
   }
 }
 
-export const describe = 'static upload caps: --set rate=50k per peer, --set total=1M shared by all active flows';
+export const describe = 'static caps: --set rate=50k upload per peer, --set total=1M upload shared by all active flows, --set down=200k download per peer';
 
 export function checkParams(params: Params): void {
   const rate = params.rate('rate', 0);
   const total = params.rate('total', 0);
-  if (rate <= 0 && total <= 0) throw new Error('fixed needs --set rate=RATE (per peer) and/or --set total=RATE (shared), e.g. rate=50k');
+  const down = params.rate('down', 0);
+  if (rate <= 0 && total <= 0 && down <= 0) {
+    throw new Error('fixed needs --set rate=RATE (upload per peer), --set total=RATE (upload shared) and/or --set down=RATE (download per peer), e.g. rate=50k');
+  }
 }

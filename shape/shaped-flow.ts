@@ -3,6 +3,7 @@
 // directions as they pass, keeps the Flow bank current, raises the same events as the engine, and
 // enforces the knobs a proxy can honour without breaking the stream:
 //   Rate   — pacing of piece payload forwarded up (token bucket, payload-accurate);
+//   RateIn — the same pacing of piece payload forwarded down (the static --down-per-peer otherwise);
 //   Choke  — the peer's requests are held back (not forwarded to the client) until unchoked; a
 //            cancel for a held request removes both. The peer is not sent a choke message.
 //   Window — the client's requests beyond `window` in flight are held back and released as blocks
@@ -27,7 +28,7 @@ export interface ShapeContext {
   readonly eventBank: Float64Array;
   /** Per-flow upload rate applied while no agent steers the flow (0 = none). */
   readonly defaultUpBps: number;
-  /** Per-flow download rate (0 = none); agents do not change it. */
+  /** Per-flow download rate applied while no agent steers the flow (0 = none); agents set RateIn. */
   readonly defaultDownBps: number;
   sink(): FlowEventSink | null;
   /** The Torrent bank for an info-hash (zeros for opaque flows); called when the flow opens. */
@@ -175,7 +176,7 @@ export class ShapedFlow implements ControlledFlow {
 
   /** The knobs in force (the agent's, or the static policy's). */
   get effectiveControls(): FlowControls {
-    return this.controls ?? { rateBps: this.ctx.defaultUpBps, choke: false, window: 0 };
+    return this.controls ?? { rateBps: this.ctx.defaultUpBps, choke: false, window: 0, rateInBps: this.ctx.defaultDownBps };
   }
 
   get heldCounts(): { peerRequests: number; clientRequests: number } {
@@ -194,8 +195,11 @@ export class ShapedFlow implements ControlledFlow {
   applyControls(c: Readonly<FlowControls>): void {
     if (this.closed) return;
     const prevChoke = this.effectiveControls.choke;
-    this.controls = { rateBps: Math.max(0, c.rateBps), choke: c.choke, window: Math.max(0, Math.floor(c.window)) };
-    this.upBucket.setRate(this.controls.rateBps, nowUs());
+    const sane = (v: number, whole: boolean): number => (Number.isFinite(v) && v > 0 ? (whole ? Math.floor(v) : v) : 0);
+    this.controls = { rateBps: sane(c.rateBps, false), choke: c.choke === true, window: sane(c.window, true), rateInBps: sane(c.rateInBps, false) };
+    const now = nowUs();
+    this.upBucket.setRate(this.controls.rateBps, now);
+    this.downBucket.setRate(this.controls.rateInBps, now);
     this.afterControlChange(prevChoke);
   }
 
@@ -207,6 +211,7 @@ export class ShapedFlow implements ControlledFlow {
     const prevChoke = this.controls.choke;
     this.controls = null;
     this.upBucket.setRate(this.ctx.defaultUpBps, nowUs());
+    this.downBucket.setRate(this.ctx.defaultDownBps, nowUs());
     this.afterControlChange(prevChoke);
   }
 

@@ -42,7 +42,7 @@ export function registerShape(program: Command): void {
     .option('--max-up <rate>', 'total upload cap, bytes/s (50k, 2M; 0 = none)', '0')
     .option('--max-down <rate>', 'total download cap, bytes/s (0 = none)', '0')
     .option('--rate-per-peer <rate>', 'upload cap per peer connection while no agent steers it (0 = none)', '0')
-    .option('--down-per-peer <rate>', 'download cap per peer connection (0 = none)', '0')
+    .option('--down-per-peer <rate>', 'download cap per peer connection while no agent sets RateIn (0 = none)', '0')
     .option('--connect-timeout <s>', 'seconds to reach a target or the client', '10')
     .option('--idle-timeout <s>', 'close tunnels silent for this long', '300')
     .option('--max-connections <n>', 'tunnels open at once', '1000')

@@ -1,7 +1,7 @@
 // The datapath's view of a compiled DSL program: compiled once against DATAPATH_SCHEMA, shared by
 // every flow that runs it (each flow has its own instance: register file and report values).
 import { compile, formatDiagnostic, type Instance, type Program } from '../../dsl/index.js';
-import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_WINDOW, DATAPATH_SCHEMA } from '../program/schema.js';
+import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_RATE_IN, CONTROL_WINDOW, DATAPATH_SCHEMA } from '../program/schema.js';
 
 export type ProgramInstance = Instance;
 
@@ -13,6 +13,7 @@ export interface CompiledProgram {
   readonly rateIdx: number;
   readonly chokeIdx: number;
   readonly windowIdx: number;
+  readonly rateInIdx: number;
   /** Register index of a settable field ("Rate", "Report.x", "x"), or -1. */
   fieldIndex(name: string): number;
 }
@@ -23,13 +24,15 @@ function wrap(program: Program): CompiledProgram {
   const rateIdx = program.fieldIndex(CONTROL_RATE);
   const chokeIdx = program.fieldIndex(CONTROL_CHOKE);
   const windowIdx = program.fieldIndex(CONTROL_WINDOW);
-  if (rateIdx < 0 || chokeIdx < 0 || windowIdx < 0) throw new Error('compiled program lacks a control field register');
+  const rateInIdx = program.fieldIndex(CONTROL_RATE_IN);
+  if (rateIdx < 0 || chokeIdx < 0 || windowIdx < 0 || rateInIdx < 0) throw new Error('compiled program lacks a control field register');
   return {
     program,
     reportVars: program.reportVars.map((v) => v.name),
     rateIdx,
     chokeIdx,
     windowIdx,
+    rateInIdx,
     fieldIndex: (name) => program.fieldIndex(name),
   };
 }

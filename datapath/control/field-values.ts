@@ -1,5 +1,5 @@
 // Checks a value an agent wants to put into a field, before it reaches a flow or a program.
-import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_WINDOW } from '../program/schema.js';
+import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_RATE_IN, CONTROL_WINDOW } from '../program/schema.js';
 
 /** Upper bounds that keep a mistaken value from meaning "effectively infinite" by accident. */
 export const MAX_RATE_BPS = 1e12;
@@ -12,6 +12,10 @@ export function checkFieldValue(name: string, value: number): string | null {
     case CONTROL_RATE:
       if (value < 0) return `Rate: ${value} is negative (bytes/s; 0 means no cap)`;
       if (value > MAX_RATE_BPS) return `Rate: ${value} is above ${MAX_RATE_BPS} bytes/s`;
+      return null;
+    case CONTROL_RATE_IN:
+      if (value < 0) return `RateIn: ${value} is negative (bytes/s; 0 means no cap)`;
+      if (value > MAX_RATE_BPS) return `RateIn: ${value} is above ${MAX_RATE_BPS} bytes/s`;
       return null;
     case CONTROL_WINDOW:
       if (value < 0 || !Number.isInteger(value)) return `Window: ${value} is not a whole number ≥ 0`;
@@ -26,5 +30,5 @@ export function checkFieldValue(name: string, value: number): string | null {
 }
 
 export function isControlName(name: string): boolean {
-  return name === CONTROL_RATE || name === CONTROL_CHOKE || name === CONTROL_WINDOW;
+  return name === CONTROL_RATE || name === CONTROL_CHOKE || name === CONTROL_WINDOW || name === CONTROL_RATE_IN;
 }

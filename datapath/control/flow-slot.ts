@@ -2,7 +2,7 @@
 // the controls last handed to the engine, so only changes cost an applyControls call.
 import type { ControlledFlow, FlowControls } from '../flow/flow-api.js';
 import type { CompiledProgram, ProgramInstance } from './compiled-program.js';
-import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_WINDOW } from '../program/schema.js';
+import { CONTROL_CHOKE, CONTROL_RATE, CONTROL_RATE_IN, CONTROL_WINDOW } from '../program/schema.js';
 
 export class FlowSlot {
   readonly flow: ControlledFlow;
@@ -16,8 +16,9 @@ export class FlowSlot {
   /** True while this host holds the flow's knobs (it called applyControls and not yet releaseControls). */
   controlled = false;
   /** What the engine was last told. */
-  readonly applied: FlowControls = { rateBps: 0, choke: false, window: 0 };
+  readonly applied: FlowControls = { rateBps: 0, choke: false, window: 0, rateInBps: 0 };
   private rawRate = 0;
+  private rawRateIn = 0;
   private rawChoke = 0;
   private rawWindow = 0;
 
@@ -37,9 +38,10 @@ export class FlowSlot {
     const rate = regs[compiled.rateIdx]!;
     const choke = regs[compiled.chokeIdx]!;
     const window = regs[compiled.windowIdx]!;
+    const rateIn = regs[compiled.rateInIdx]!;
     // Compared raw (as the program wrote them), so an out-of-range value is not re-applied on every event.
-    if (rate !== this.rawRate || choke !== this.rawChoke || window !== this.rawWindow || !this.controlled) {
-      this.apply(rate, choke, window);
+    if (rate !== this.rawRate || choke !== this.rawChoke || window !== this.rawWindow || rateIn !== this.rawRateIn || !this.controlled) {
+      this.apply(rate, choke, window, rateIn);
     }
     return reported;
   }
@@ -51,6 +53,7 @@ export class FlowSlot {
       inst.regs[compiled.rateIdx] = this.applied.rateBps;
       inst.regs[compiled.chokeIdx] = this.applied.choke ? 1 : 0;
       inst.regs[compiled.windowIdx] = this.applied.window;
+      inst.regs[compiled.rateInIdx] = this.applied.rateInBps;
     }
     this.programId = programId;
     this.epoch = epoch;
@@ -68,7 +71,8 @@ export class FlowSlot {
     const rate = name === CONTROL_RATE ? value : a.rateBps;
     const choke = name === CONTROL_CHOKE ? value : a.choke ? 1 : 0;
     const window = name === CONTROL_WINDOW ? value : a.window;
-    this.apply(rate, choke, window);
+    const rateIn = name === CONTROL_RATE_IN ? value : a.rateInBps;
+    this.apply(rate, choke, window, rateIn);
   }
 
   /** After fields were set: hand changed controls to the engine. */
@@ -79,8 +83,9 @@ export class FlowSlot {
     const rate = regs[c.rateIdx]!;
     const choke = regs[c.chokeIdx]!;
     const window = regs[c.windowIdx]!;
-    if (rate !== this.rawRate || choke !== this.rawChoke || window !== this.rawWindow || !this.controlled) {
-      this.apply(rate, choke, window);
+    const rateIn = regs[c.rateInIdx]!;
+    if (rate !== this.rawRate || choke !== this.rawChoke || window !== this.rawWindow || rateIn !== this.rawRateIn || !this.controlled) {
+      this.apply(rate, choke, window, rateIn);
     }
   }
 
@@ -94,12 +99,14 @@ export class FlowSlot {
     this.applied.rateBps = 0;
     this.applied.choke = false;
     this.applied.window = 0;
-    this.rawRate = this.rawChoke = this.rawWindow = 0;
+    this.applied.rateInBps = 0;
+    this.rawRate = this.rawChoke = this.rawWindow = this.rawRateIn = 0;
     this.flow.releaseControls();
   }
 
-  private apply(rate: number, choke: number, window: number): void {
+  private apply(rate: number, choke: number, window: number, rateIn: number): void {
     this.rawRate = rate;
+    this.rawRateIn = rateIn;
     this.rawChoke = choke;
     this.rawWindow = window;
     // A program may compute anything; the engine only ever sees sane knobs.
@@ -107,6 +114,7 @@ export class FlowSlot {
     a.rateBps = Number.isFinite(rate) && rate > 0 ? rate : 0;
     a.choke = choke !== 0 && !Number.isNaN(choke);
     a.window = Number.isFinite(window) && window > 0 ? Math.floor(window) : 0;
+    a.rateInBps = Number.isFinite(rateIn) && rateIn > 0 ? rateIn : 0;
     this.controlled = true;
     this.flow.applyControls(a);
   }

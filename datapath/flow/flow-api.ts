@@ -14,9 +14,13 @@ export interface FlowInfo {
   readonly totalBytes: number;
 }
 
-/** The three knobs. `rateBps` 0 = no cap; `window` 0 = the engine's automatic request window. */
+/**
+ * The knobs. `rateBps` (upload) and `rateInBps` (download payload from this peer) 0 = no cap;
+ * `window` 0 = the engine's automatic request window.
+ */
 export interface FlowControls {
   rateBps: number;
+  rateInBps: number;
   choke: boolean;
   window: number;
 }
@@ -29,7 +33,8 @@ export interface ControlledFlow {
   readonly torrentStats: Float64Array;
   /**
    * Take the knobs away from the standard policy and set them. Choke changes send choke/unchoke;
-   * rate changes take effect on the next block; window bounds our requests in flight.
+   * rate changes take effect on the next block; rateIn paces our requests (the proxy: the
+   * bytes it forwards down); window bounds our requests in flight.
    */
   applyControls(c: Readonly<FlowControls>): void;
   /** Hand the knobs back to the standard policy (agent gone, program failed). */

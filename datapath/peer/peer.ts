@@ -80,6 +80,9 @@ export class Peer implements ControlledFlow {
   private readonly openedUs = monoUs();
   private readonly window = new RequestWindow();
   private readonly flowBucket = new TokenBucket(0, BLOCK_SIZE);
+  /** Paces our requests to this peer when the control plane sets RateIn (0 = no cap). */
+  readonly requestBucket = new TokenBucket(0, BLOCK_SIZE);
+  private requestWake = false;
   private controls: FlowControls | null = null;
   private serveWake = false;
   private corked = false;
@@ -151,9 +154,12 @@ export class Peer implements ControlledFlow {
     if (this.closed) return;
     // Whatever the caller computed, the knobs get sane values (NaN, negative, infinite → automatic).
     const rateBps = Number.isFinite(c.rateBps) && c.rateBps > 0 ? c.rateBps : 0;
+    const rateInBps = Number.isFinite(c.rateInBps) && c.rateInBps > 0 ? c.rateInBps : 0;
     const window = Number.isFinite(c.window) && c.window >= 1 ? Math.min(Math.floor(c.window), 100_000) : 0;
-    this.controls = { rateBps, choke: c.choke === true, window };
-    this.flowBucket.setRate(this.controls.rateBps, monoUs());
+    this.controls = { rateBps, choke: c.choke === true, window, rateInBps };
+    const now = monoUs();
+    this.flowBucket.setRate(this.controls.rateBps, now);
+    this.requestBucket.setRate(rateInBps, now);
     if (this.controls.choke) this.choke();
     else this.unchoke();
     this.owner.fillRequests(this);
@@ -164,6 +170,7 @@ export class Peer implements ControlledFlow {
     if (!this.controls) return;
     this.controls = null;
     this.flowBucket.setRate(0, monoUs());
+    this.requestBucket.setRate(0, monoUs());
     // Back to the standard policy: a free upload slot is given at once, the rest waits for the rechoke.
     this.owner.onPeerInterest(this);
     this.owner.fillRequests(this);
@@ -218,6 +225,16 @@ export class Peer implements ControlledFlow {
   windowSize(nowUs: number): number {
     if (this.controls && this.controls.window > 0) return this.controls.window;
     return this.window.size(this.rateIn.rate(nowUs), this.snubbed, this.peerReqq);
+  }
+
+  /** Tops up our requests again in `delayUs` (the per-flow download cap ran out of credit). */
+  scheduleRequestWake(delayUs: number): void {
+    if (this.requestWake || this.closed) return;
+    this.requestWake = true;
+    this.owner.context.pacer.after(Math.max(delayUs, 1000), () => {
+      this.requestWake = false;
+      if (!this.closed) this.owner.fillRequests(this);
+    });
   }
 
   /** True when the peer would send to us if we asked. */

@@ -72,6 +72,7 @@ function inputs(prefix: string, bank: number, fields: readonly (readonly [string
 export const CONTROL_RATE = 'Rate';
 export const CONTROL_CHOKE = 'Choke';
 export const CONTROL_WINDOW = 'Window';
+export const CONTROL_RATE_IN = 'RateIn';
 
 export const DATAPATH_SCHEMA: Schema = {
   banks: ['Flow', 'Event', 'Torrent'],
@@ -84,6 +85,7 @@ export const DATAPATH_SCHEMA: Schema = {
     { name: CONTROL_RATE, type: 'number', initial: 0, doc: 'upload cap for this peer, bytes/s (0 = no cap)' },
     { name: CONTROL_CHOKE, type: 'bool', initial: 0, doc: 'choke this peer (sends choke/unchoke when it changes)' },
     { name: CONTROL_WINDOW, type: 'number', initial: 0, doc: 'requests we keep in flight to this peer (0 = automatic)' },
+    { name: CONTROL_RATE_IN, type: 'number', initial: 0, doc: 'download cap from this peer, payload bytes/s (0 = no cap)' },
   ],
   clock: { name: 'Micros', bank: BANK_EVENT, slot: EVENT.now_us, doc: 'µs since the last report; reset by (report), assignable' },
 };

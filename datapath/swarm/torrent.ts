@@ -251,13 +251,24 @@ export class Torrent extends EventEmitter implements PeerOwner {
         return;
       }
     }
+    const flowDown = peer.requestBucket;
+    if (flowDown.rateBps > 0) {
+      // The flow's RateIn paces requests to this peer the same way.
+      const credit = flowDown.creditBytes(now);
+      want = Math.min(want, Math.floor(credit / BLOCK_SIZE));
+      if (want <= 0) {
+        peer.scheduleRequestWake(flowDown.delayUs(BLOCK_SIZE, now));
+        return;
+      }
+    }
     const out = peer.pickBuffer;
     this.picker.pick(peer, want, out);
     if (out.length === 0) return;
-    if (down.rateBps > 0) {
+    if (down.rateBps > 0 || flowDown.rateBps > 0) {
       let bytes = 0;
       for (const b of out) bytes += b.length;
       down.consume(bytes, now);
+      flowDown.consume(bytes, now);
     }
     peer.sendRequests(out);
   }

@@ -327,8 +327,8 @@ describe('control host facing a hand-driven agent', () => {
     expect(compile.message).toMatch(/:1:\d+/);
     // Controls without a program work, and nothing was applied by the refused messages.
     expect(f.applied).toEqual([]);
-    a.send({ type: MsgType.UpdateFields, flowId: f.info.flowId, fields: [{ name: 'Rate', value: 5000 }, { name: 'Window', value: 8 }] });
-    await until(() => f.lastControls?.rateBps === 5000 && f.lastControls.window === 8, 2000, 'controls applied');
+    a.send({ type: MsgType.UpdateFields, flowId: f.info.flowId, fields: [{ name: 'Rate', value: 5000 }, { name: 'Window', value: 8 }, { name: 'RateIn', value: 250_000 }] });
+    await until(() => f.lastControls?.rateBps === 5000 && f.lastControls.window === 8 && f.lastControls.rateInBps === 250_000, 2000, 'controls applied');
     // A good program installs and runs; a program variable can be set by name.
     a.send({ type: MsgType.InstallProgram, programId: 6, source: SUM_PROGRAM });
     await until(() => a.received.some((m) => m.type === MsgType.ProgramInstalled && m.programId === 6), 2000, 'ProgramInstalled');
@@ -339,7 +339,13 @@ describe('control host facing a hand-driven agent', () => {
     const report = a.received.find((m) => m.type === MsgType.Report)!;
     expect(report.type === MsgType.Report && report.values[1]).toBe(101);
     // Switching keeps the controls the flow had.
-    expect(f.lastControls).toEqual({ rateBps: 5000, choke: false, window: 8 });
+    expect(f.lastControls).toEqual({ rateBps: 5000, choke: false, window: 8, rateInBps: 250_000 });
+    // With a program running, RateIn goes through its register like Rate; a negative one is refused.
+    a.send({ type: MsgType.UpdateFields, flowId: f.info.flowId, fields: [{ name: 'RateIn', value: -1 }] });
+    expect((await a.nextError(6)).code).toBe(ErrorCode.BadValue);
+    a.send({ type: MsgType.UpdateFields, flowId: f.info.flowId, fields: [{ name: 'RateIn', value: 90_000 }] });
+    await until(() => f.lastControls?.rateInBps === 90_000, 2000, 'RateIn applied under a program');
+    expect(f.lastControls).toEqual({ rateBps: 5000, choke: false, window: 8, rateInBps: 90_000 });
   });
 
   it('falls back when the agent goes silent (hung), and says Hello again', async () => {
@@ -449,7 +455,7 @@ describe('control host robustness', () => {
     deliver({ type: MsgType.Ready, version: PROTOCOL_VERSION, heartbeatMs: 60_000, agentName: 'x' });
     expect(host.isAttached).toBe(true);
     const value = fc.oneof(fc.double(), fc.integer(), fc.constant(NaN), fc.constant(-1), fc.string(), fc.constant(undefined), fc.constant(null));
-    const field = fc.record({ name: fc.oneof(fc.constantFrom('Rate', 'Choke', 'Window', 'Report.sent', 'sent', 'x'), fc.string()), value });
+    const field = fc.record({ name: fc.oneof(fc.constantFrom('Rate', 'Choke', 'Window', 'RateIn', 'Report.sent', 'sent', 'x'), fc.string()), value });
     const msg = fc.record({
       type: fc.integer({ min: -1, max: 15 }),
       flowId: fc.oneof(fc.constant(flow.info.flowId), fc.integer(), value),

@@ -97,11 +97,11 @@ describe('flows and knobs', () => {
     await seeder.addTorrent(meta, src, { announce: false });
     // The seeder's flow is capped before any data moves: 400 kB/s.
     up.onEvent = (f) => {
-      if (!f.externallyControlled) f.applyControls({ rateBps: 400_000, choke: false, window: 0 });
+      if (!f.externallyControlled) f.applyControls({ rateBps: 400_000, choke: false, window: 0, rateInBps: 0 });
     };
     down.onEvent = (f) => {
       if (!down.windowApplied) {
-        f.applyControls({ rateBps: 0, choke: false, window: 2 });
+        f.applyControls({ rateBps: 0, choke: false, window: 2, rateInBps: 0 });
         down.windowApplied = true;
       }
     };
@@ -119,7 +119,7 @@ describe('flows and knobs', () => {
     expect(down.maxOutstandingAfterWindow).toBeLessThanOrEqual(2);
     // Choke: the leecher sees it and nothing more is sent.
     up.onEvent = null;
-    flow.applyControls({ rateBps: 0, choke: true, window: 0 });
+    flow.applyControls({ rateBps: 0, choke: true, window: 0, rateInBps: 0 });
     await waitFor(() => down.opened[0]!.stats[FLOW.peer_choking] === 1, 3000, 'leecher to see the choke');
     const frozen = flow.stats[FLOW.bytes_sent]!;
     await new Promise((r) => setTimeout(r, 300));

@@ -42,9 +42,9 @@ describe.runIf(hasCommand('qbittorrent-nox'))('qBittorrent-nox through the SOCKS
     const { data, torrent, infoHash } = await makeTorrent(t.dir, 'payload.bin', SIZE);
     const seedPort = await freePort();
     const seeder = ccp(['seed', torrent, '--data', t.dir, '--host', '127.0.0.1', '--port', String(seedPort), '--no-announce']);
-    // The proxy carries qBittorrent's download: cap it per flow (agent `fixed` sets upload Rate only,
-    // so the download direction is capped statically here, and the agent steers the same flow).
-    const shape = await startShape(['--listen', '127.0.0.1:0', '--down-per-peer', String(RATE), '--stats-interval', '0.5', '--alg', 'fixed', '--set', 'rate=300k']);
+    // The proxy carries qBittorrent's download: the agent (`fixed`, down=) caps it per flow with RateIn;
+    // no static --down-per-peer, so the rate below is the agent's.
+    const shape = await startShape(['--listen', '127.0.0.1:0', '--stats-interval', '0.5', '--alg', 'fixed', '--set', `down=${RATE}`]);
     const qbt = await startQbittorrent(join(t.dir, 'qbt'), { host: '127.0.0.1', port: shape.socksPort! });
     const save = join(t.dir, 'qbt-download');
     const add = await qbt.api('/torrents/add', { torrents: new Blob([readFileSync(torrent)]), savepath: save, paused: 'false' });

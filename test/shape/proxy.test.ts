@@ -221,7 +221,7 @@ describe('enforcement', () => {
     const { client, peer } = await btPair(p, l);
     await waitFor(() => sink.opened.length === 1, 'flow');
     const rate = 500_000;
-    sink.opened[0]!.applyControls({ rateBps: rate, choke: false, window: 0 });
+    sink.opened[0]!.applyControls({ rateBps: rate, choke: false, window: 0, rateInBps: 0 });
     expect(sink.opened[0]!.externallyControlled).toBe(true);
     // The client answers at once with many blocks; the proxy paces them.
     const blocks = 160;
@@ -256,7 +256,7 @@ describe('enforcement', () => {
     const { client, peer } = await btPair(p, l);
     await waitFor(() => sink.opened.length === 1, 'flow');
     const flow = sink.opened[0]!;
-    flow.applyControls({ rateBps: 0, choke: true, window: 0 });
+    flow.applyControls({ rateBps: 0, choke: true, window: 0, rateInBps: 0 });
     const reqs = [encodeRequest(0, 0, BLOCK), encodeRequest(0, BLOCK, BLOCK), encodeRequest(1, 0, BLOCK)];
     peer.write(Buffer.concat([...reqs, encodeCancel(0, BLOCK, BLOCK), INTERESTED_BYTES]));
     // The interested message passes; the requests do not.
@@ -268,11 +268,11 @@ describe('enforcement', () => {
     client.removeAllListeners('data');
     expect(Buffer.concat(early).length).toBe(0);
     expect(flow.stats[FLOW.peer_requests]).toBe(2);
-    flow.applyControls({ rateBps: 0, choke: false, window: 0 });
+    flow.applyControls({ rateBps: 0, choke: false, window: 0, rateInBps: 0 });
     const released = await readExactly(client, 34);
     expect(released.equals(Buffer.concat([reqs[0]!, reqs[2]!]))).toBe(true);
     // Agent gone: the static policy takes over and lets held requests go.
-    flow.applyControls({ rateBps: 0, choke: true, window: 0 });
+    flow.applyControls({ rateBps: 0, choke: true, window: 0, rateInBps: 0 });
     const more = encodeRequest(7, 0, BLOCK);
     peer.write(more);
     await waitFor(() => flow.stats[FLOW.peer_requests]! >= 3, 'held again');
@@ -289,7 +289,7 @@ describe('enforcement', () => {
     const { client, peer } = await btPair(p, l);
     await waitFor(() => sink.opened.length === 1, 'flow');
     const flow = sink.opened[0]!;
-    flow.applyControls({ rateBps: 0, choke: false, window: 2 });
+    flow.applyControls({ rateBps: 0, choke: false, window: 2, rateInBps: 0 });
     const reqs = [0, 1, 2, 3, 4].map((i) => encodeRequest(i, 0, BLOCK));
     client.write(Buffer.concat(reqs));
     expect((await readExactly(peer, 34)).equals(Buffer.concat(reqs.slice(0, 2)))).toBe(true);
