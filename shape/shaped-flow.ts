@@ -11,9 +11,10 @@
 // Held requests are re-encoded byte-identically (a request is a fixed 17-byte message) and written at
 // a message boundary, so the stream is never corrupted. Opaque streams (MSE, non-BitTorrent) are only
 // paced as raw bytes.
+import { writeEvent } from '../datapath/flow/event-bank.js';
 import type { Socket } from 'node:net';
 import type { ControlledFlow, FlowControls, FlowEventSink, FlowInfo } from '../datapath/flow/flow-api.js';
-import { EVENT, FLOW, FLOW_BANK_SIZE } from '../datapath/program/schema.js';
+import { FLOW, FLOW_BANK_SIZE } from '../datapath/program/schema.js';
 import { RateMeter } from '../datapath/flow/rate-meter.js';
 import { TokenBucket, nowUs, type Pacer } from '../datapath/flow/token-bucket.js';
 import { MsgId, encodeRequest, BLOCK_SIZE } from '../datapath/wire/index.js';
@@ -547,13 +548,7 @@ export class ShapedFlow implements ControlledFlow {
     if (!sink) return;
     this.refreshStats(now);
     const e = this.ctx.eventBank;
-    e[EVENT.sent] = sent;
-    e[EVENT.recv] = recv;
-    e[EVENT.latency_us] = latencyUs;
-    e[EVENT.requested] = requested;
-    e[EVENT.state_change] = stateChange;
-    e[EVENT.tick] = 0;
-    e[EVENT.now_us] = now;
+    writeEvent(e, sent, recv, latencyUs, requested, stateChange, now);
     try {
       sink.flowEvent(this, e);
     } catch (err) {

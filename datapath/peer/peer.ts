@@ -1,10 +1,11 @@
 // One peer connection: the wire state machine, its measurements (the Flow bank), upload serving with
 // backpressure and rate limits, and our outstanding requests. It is a ControlledFlow: the standard
 // policy or the control plane may set its upload rate, choke state and request window.
+import { writeEvent } from '../flow/event-bank.js';
 import type { Socket } from 'node:net';
 import { Bitfield } from '../storage/bitfield.js';
 import type { ControlledFlow, FlowControls, FlowInfo } from '../flow/flow-api.js';
-import { EVENT, FLOW, FLOW_BANK_SIZE } from '../program/schema.js';
+import { FLOW, FLOW_BANK_SIZE } from '../program/schema.js';
 import { RateMeter } from '../flow/rate-meter.js';
 import { TokenBucket } from '../flow/token-bucket.js';
 import { monoUs } from '../flow/clock.js';
@@ -628,13 +629,7 @@ export class Peer implements ControlledFlow {
     this.refreshStats(nowUs);
     this.owner.refreshRates(nowUs);
     const e = ctx.eventBank;
-    e[EVENT.sent] = sent;
-    e[EVENT.recv] = recv;
-    e[EVENT.latency_us] = latencyUs;
-    e[EVENT.requested] = requested;
-    e[EVENT.state_change] = stateChange;
-    e[EVENT.tick] = 0;
-    e[EVENT.now_us] = nowUs;
+    writeEvent(e, sent, recv, latencyUs, requested, stateChange, nowUs);
     try {
       sink.flowEvent(this, e);
     } catch (err) {
