@@ -1,84 +1,14 @@
 // Real processes for the shaping proxy's interop tests and benchmark: ccp-bt itself, qBittorrent-nox
 // (headless, WebUI on loopback), aria2. Every process is tracked and killed by PID; every client is
 // kept off the Internet (DHT, LPD, PeX, UPnP off; bound to 127.0.0.1).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import net from 'node:net';
+import { join } from 'node:path';
+import { ccp, freePort, run, type Proc } from '../support/processes.js';
 import { createTorrent } from '../../datapath/metainfo/create.js';
 import { parseMetainfo } from '../../datapath/metainfo/metainfo.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'bin', 'ccp-bt.mjs');
-
-export interface Proc {
-  readonly child: ChildProcess;
-  out(): string;
-  err(): string;
-  readonly exited: Promise<number | null>;
-}
-
-const live = new Set<ChildProcess>();
-
-export function run(cmd: string, args: string[], cwd = ROOT): Proc {
-  const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  live.add(child);
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200_000)));
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-200_000)));
-  child.on('error', (e) => (err += `\nspawn failed: ${e.message}`));
-  const exited = new Promise<number | null>((res) =>
-    child.on('exit', (code) => {
-      live.delete(child);
-      res(code);
-    }),
-  );
-  return { child, out: () => out, err: () => err, exited };
-}
-
-export function ccp(args: string[]): Proc {
-  return run(process.execPath, [CLI, ...args]);
-}
-
-/** Kills every process started here that still runs (by PID). */
-export async function killAll(): Promise<void> {
-  const waits: Promise<void>[] = [];
-  for (const c of live) {
-    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-      waits.push(new Promise((res) => c.once('exit', () => res())));
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
-  await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
-  live.clear();
-}
-
-export function hasCommand(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
-
-export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `ccpbt-${prefix}-`));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => res(port));
-    });
-  });
-}
+export { CLI, ROOT, ccp, freePort, hasCommand, killAll, run, tempDir, type Proc } from '../support/processes.js';
 
 export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 200): Promise<void> {
   const until = Date.now() + ms;
@@ -175,7 +105,7 @@ export async function startQbittorrent(profileDir: string, socks: { host: string
     '',
   ];
   writeFileSync(join(conf, 'qBittorrent.conf'), lines.join('\n'));
-  const proc = run('qbittorrent-nox', [`--profile=${profileDir}`], profileDir);
+  const proc = run('qbittorrent-nox', [`--profile=${profileDir}`], { cwd: profileDir });
   const base = `http://127.0.0.1:${webPort}/api/v2`;
   const api = async (path: string, form?: Record<string, string | Blob>): Promise<Response> => {
     if (!form) return fetch(`${base}${path}`);
