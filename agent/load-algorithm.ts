@@ -1,14 +1,26 @@
 // Finds the algorithm `--alg` names: a built-in (algorithms/index.ts) or a .ts/.js file loaded as it is
-// (tsx is registered by bin/ccp-bt.mjs). Every failure is an Error that says what to do.
+// (compiled by tsx: registered by bin/launch.mjs when the CLI runs from sources, here, on first use, when
+// it runs from the prebuilt bundle). Every failure is an Error that says what to do.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { builtinAlgorithm, builtinNames } from '../algorithms/index.js';
 import { Algorithm, SwarmPolicy, type AlgorithmModule } from './api.js';
 import type { Params } from './params.js';
 
 export class AlgorithmLoadError extends Error {}
+
+// Set by bin/launch.mjs (a plain module, hence a global): 'bundle' means no TypeScript loader is registered.
+const STARTED_FROM = Symbol.for('ccp-bt.started-from');
+const TSX_REGISTERED = Symbol.for('ccp-bt.tsx-registered');
+type Globals = { [STARTED_FROM]?: string; [TSX_REGISTERED]?: Promise<void> };
+
+/** From the bundle, registers tsx once, right before the first user file (built-ins never pay for it). */
+function ensureTypeScriptLoader(): Promise<void> {
+  const g = globalThis as Globals;
+  if (g[STARTED_FROM] !== 'bundle') return Promise.resolve(); // sources under tsx, or a host (vitest) that compiles
+  return (g[TSX_REGISTERED] ??= import('tsx/esm/api').then(({ register }) => void register()));
+}
 
 function looksLikePath(spec: string): boolean {
   return spec.includes('/') || spec.includes('\\') || /\.(ts|mts|js|mjs)$/.test(spec);
@@ -34,11 +46,13 @@ export async function loadAlgorithm(spec: string, cwd = process.cwd()): Promise<
   if (!existsSync(abs) || !statSync(abs).isFile()) throw new AlgorithmLoadError(`algorithm file ${abs} does not exist`);
   let mod: Record<string, unknown>;
   try {
+    await ensureTypeScriptLoader();
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
     // A .ts file outside any "type": "module" package is taken for CommonJS, which the ESM-only loader
     // cannot require; tsx's own importer compiles it either way.
     try {
+      const { tsImport } = await import('tsx/esm/api');
       mod = unwrapCommonJs((await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>);
     } catch (again) {
       // The second attempt's error names the real problem when the first was only the CommonJS mix-up.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so users and algorithm files need no build step.
-import { register } from 'tsx/esm/api';
+// The `ccp-bt` command: runs the prebuilt bundle when fresh, else the TypeScript sources under tsx, so
+// users and algorithm files need no build step (see bin/launch.mjs).
+import { launch } from './launch.mjs';
 
-register();
-await import('../cli/main.ts');
+await launch('main', new URL('../cli/main.ts', import.meta.url).href);

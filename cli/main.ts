@@ -1,8 +1,7 @@
 // The `ccp-bt` command: each subcommand lives in cli/commands/<name>.ts and registers itself here.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { packagePath } from './package-root.js';
 
 // Each command module is loaded only when it is the one asked for (or for the full --help listing), so
 // `ccp-bt seed` never pays for the world harness or the shaping proxy.
@@ -18,8 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   shape: async () => (await import('./commands/shape.js')).registerShape,
 };
 
-const here = dirname(fileURLToPath(import.meta.url));
-const pkg = JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
 
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('ccp-bt')

@@ -4,12 +4,12 @@
 // every piece, then stopped. Process start-up is left out: it measures the machine, not the algorithm.
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packagePath } from '../cli/package-root.js';
 import { ProcessGroup, readLines, tailOf, type TrackedProcess } from './processes.js';
 import { parseProgressLine, type ClientSample } from './progress-line.js';
 
-export const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'ccp-bt.mjs');
+export const CLI = packagePath('bin', 'ccp-bt.mjs');
 
 export interface MyAgentOptions {
   readonly group: ProcessGroup;

@@ -1,5 +1,5 @@
-// Starts the world-peer host under tsx (like bin/ccp-bt.mjs), so it runs from the TypeScript sources.
-import { register } from 'tsx/esm/api';
+// Starts the world-peer host like bin/ccp-bt.mjs starts the CLI: from the bundle when fresh, else from
+// the TypeScript sources under tsx.
+import { launch } from '../bin/launch.mjs';
 
-register();
-await import('./peer-host.ts');
+await launch('peer-host', new URL('./peer-host.ts', import.meta.url).href);

@@ -1,10 +1,9 @@
 // Every process a world starts goes through here, so a stop (the end, an error, Ctrl-C) can kill each
 // of them by PID and wait until it is gone.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../cli/package-root.js';
 
-const GUARD = join(dirname(fileURLToPath(import.meta.url)), 'guard.mjs');
+const GUARD = packagePath('world', 'guard.mjs');
 
 export interface TrackedProcess {
   readonly name: string;

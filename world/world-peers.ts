@@ -1,13 +1,13 @@
 // The parent's side of the world's own peers: starts the host process with a plan, waits until every
 // peer listens, and keeps the latest status line for the live view.
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packagePath } from '../cli/package-root.js';
 import type { ProcessGroup, TrackedProcess } from './processes.js';
 import { readLines, tailOf } from './processes.js';
 import { isPeerHostLine, type PeerHostLine, type PeerHostPlan } from './peer-host-plan.js';
 
-const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'peer-host-launch.mjs');
+const LAUNCHER = packagePath('world', 'peer-host-launch.mjs');
 
 export type PeerHostStatus = Extract<PeerHostLine, { type: 'status' }>;
 
