@@ -23,6 +23,7 @@ import { blockKey, type BlockRef } from '../swarm/picker.js';
 import type { PinnedBlock } from '../swarm/read-cache.js';
 import { RequestWindow, MAX_WINDOW } from './request-window.js';
 import type { PeerOwner } from './peer-owner.js';
+import type { SocketReads } from './socket-reads.js';
 
 /** Requests from a peer we keep queued (the `reqq` we announce); more are rejected. */
 export const MAX_PEER_REQUESTS = 500;
@@ -31,6 +32,13 @@ const SEND_HIGH_WATER = 1 << 20;
 /** Disk reads in flight per peer. */
 const MAX_READS = 16;
 const KEEP_ALIVE_MS = 60_000;
+
+/** A connection past its handshake: the socket, where its reads go, and the parser holding what followed. */
+export interface PeerConnection {
+  readonly socket: Socket;
+  readonly reads: SocketReads;
+  readonly parser: WireParser;
+}
 
 interface Outstanding {
   readonly index: number;
@@ -41,6 +49,9 @@ interface Outstanding {
 
 export class Peer implements ControlledFlow {
   readonly info: FlowInfo;
+  private readonly socket: Socket;
+  private readonly reads: SocketReads;
+  private readonly parser: WireParser;
   readonly stats = new Float64Array(FLOW_BANK_SIZE);
   readonly torrentStats: Float64Array;
   /** Identifies the peer for blame (hash failures) and bans: address + peer id. */
@@ -95,12 +106,15 @@ export class Peer implements ControlledFlow {
 
   constructor(
     private readonly owner: PeerOwner,
-    private readonly socket: Socket,
-    private readonly parser: WireParser,
+    conn: PeerConnection,
     handshake: Handshake,
     flowId: number,
     incoming: boolean,
   ) {
+    this.socket = conn.socket;
+    this.reads = conn.reads;
+    this.parser = conn.parser;
+    const socket = this.socket;
     this.incoming = incoming;
     this.fast = handshake.fast;
     this.extensions = handshake.extensions;
@@ -131,7 +145,7 @@ export class Peer implements ControlledFlow {
   start(): void {
     const s = this.socket;
     s.setNoDelay(true);
-    s.on('data', this.onData);
+    this.reads.setSink(this.onData);
     s.on('drain', this.servePump);
     s.on('error', (err) => this.close(`socket error: ${err.message}`));
     s.on('close', () => this.close('connection closed by peer'));
@@ -293,6 +307,8 @@ export class Peer implements ControlledFlow {
     this.lastRecvMs = Date.now();
     this.parser.push(chunk);
     this.drainParser();
+    // The chunk may be the shared read buffer: an unfinished message moves to the parser's own memory.
+    this.parser.release();
   };
 
   private drainParser(): void {

@@ -3,6 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { WritePolicy, type WriteMode } from './write-policy.js';
 
 export type FileMode = 'read' | 'write';
 
@@ -22,9 +23,12 @@ export class FilePool {
   // Map keeps insertion order: re-inserting on use makes the first entry the least recently used.
   private readonly entries = new Map<string, Entry>();
   private closed = false;
+  /** Whether piece writes may run on the loop; shared, as the torrents of one pool share a disk. */
+  readonly writes: WritePolicy;
 
-  constructor(readonly maxOpen = 128) {
+  constructor(readonly maxOpen = 128, writeMode: WriteMode = 'adaptive') {
     if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new RangeError(`maxOpen must be a positive integer, got ${maxOpen}`);
+    this.writes = new WritePolicy(writeMode);
   }
 
   get openCount(): number {

@@ -1,6 +1,7 @@
 // A torrent's data on disk: pieces read and written across file boundaries through pooled handles,
 // SHA-1 verified before a piece counts, and resume by hashing what is already there.
 import { createHash } from 'node:crypto';
+import { writeSync } from 'node:fs';
 import { stat, type FileHandle } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { pieceHashOf, pieceLengthOf, type Metainfo } from '../metainfo/metainfo.js';
@@ -165,6 +166,17 @@ export class Storage {
         this.segmentsOf(piece, 0, length).map((s) =>
           this.withFile(s.fileIndex, 'write', async (h) => {
             let done = 0;
+            const policy = this.pool.writes;
+            const t0 = performance.now();
+            if (policy.onLoop(Date.now())) {
+              while (done < s.length) {
+                const n = writeSync(h.fd, data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
+                if (n <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
+                done += n;
+              }
+              policy.record(performance.now() - t0, Date.now());
+              return;
+            }
             while (done < s.length) {
               const { bytesWritten } = await h.write(data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
               if (bytesWritten <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);

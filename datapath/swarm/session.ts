@@ -15,6 +15,7 @@ import { monoUs } from '../flow/clock.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
 import { encodeHandshake } from '../wire/handshake.js';
 import { readHandshake } from '../peer/handshaker.js';
+import { SocketReads } from '../peer/socket-reads.js';
 import { DEFAULT_TIMEOUTS, type EngineContext, type EngineTimeouts } from '../peer/peer-owner.js';
 import type { PeerAddress } from '../tracker/announcer.js';
 import { AnnounceSpread } from '../tracker/announce-spread.js';
@@ -318,7 +319,8 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
 
   dial(torrent: Torrent, addr: PeerAddress): void {
     if (this.closed) return;
-    const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+    const { reads, onread } = SocketReads.sharedBuffer();
+    const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true, onread });
     this.pending.add(socket);
     socket.on('error', () => undefined); // every failure is reported through fail() or the peer
     let settled = false; // once the peer owns the socket, its own handlers report failures
@@ -338,7 +340,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     socket.once('connect', () => {
       clearTimeout(connectTimer);
       socket.write(encodeHandshake(torrent.infoHash, this.peerId));
-      readHandshake(socket, this.context.timeouts.handshakeMs).then(
+      readHandshake(socket, reads, this.context.timeouts.handshakeMs).then(
         ({ handshake, parser }) => {
           if (!handshake.infoHash.equals(torrent.infoHash)) {
             fail('peer answered with another info-hash');
@@ -348,7 +350,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
           settled = true;
           this.pending.delete(socket);
           torrent.dialDone(addr);
-          torrent.attach(socket, parser, handshake, false, addr);
+          torrent.attach({ socket, reads, parser }, handshake, false, addr);
         },
         (err: Error) => fail(`handshake: ${err.message}`),
       );
@@ -362,7 +364,8 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     }
     this.pending.add(socket);
     socket.on('error', () => undefined); // reported through the handshake or the peer
-    readHandshake(socket, this.context.timeouts.handshakeMs).then(
+    const reads = SocketReads.dataEvents(socket);
+    readHandshake(socket, reads, this.context.timeouts.handshakeMs).then(
       ({ handshake, parser }) => {
         this.pending.delete(socket);
         const torrent = this.torrents.get(handshake.infoHash.toString('hex'));
@@ -372,7 +375,7 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
           return;
         }
         socket.write(encodeHandshake(torrent.infoHash, this.peerId));
-        torrent.attach(socket, parser, handshake, true);
+        torrent.attach({ socket, reads, parser }, handshake, true);
       },
       (err: Error) => {
         this.pending.delete(socket);

@@ -1,7 +1,6 @@
 // One torrent in a session: its storage, picker, peers, the standard choker, peer discovery
 // (trackers and given addresses) and its swarm totals (the Torrent bank).
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { Metainfo } from '../metainfo/metainfo.js';
 import type { Storage } from '../storage/storage.js';
 import type { Bitfield } from '../storage/bitfield.js';
@@ -10,9 +9,8 @@ import { TORRENT, TORRENT_BANK_SIZE } from '../program/schema.js';
 import { RateMeter } from '../flow/rate-meter.js';
 import { monoUs } from '../flow/clock.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
-import type { WireParser } from '../wire/parser.js';
 import type { Handshake } from '../wire/handshake.js';
-import { Peer } from '../peer/peer.js';
+import { Peer, type PeerConnection } from '../peer/peer.js';
 import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
 import { Picker, blockKey } from './picker.js';
 import { decideChokes } from './choker.js';
@@ -166,7 +164,8 @@ export class Torrent extends EventEmitter implements PeerOwner {
   }
 
   /** A connection finished its handshake for this torrent: make it a peer, or refuse it. */
-  attach(socket: Socket, parser: WireParser, hs: Handshake, incoming: boolean, dialed?: PeerAddress): Peer | null {
+  attach(conn: PeerConnection, hs: Handshake, incoming: boolean, dialed?: PeerAddress): Peer | null {
+    const socket = conn.socket;
     const refuse = (why: string): null => {
       this.context.log(`${this.name}: refused ${socket.remoteAddress}:${socket.remotePort}: ${why}`);
       socket.destroy();
@@ -179,7 +178,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     if (this.host.isBanned(blame)) return refuse('banned for sending bad data');
     if (this.peers.size >= this.maxPeers) return refuse('too many peers');
     for (const p of this.peers) if (p.info.peerId.equals(hs.peerId)) return refuse('already connected to this peer id');
-    const peer = new Peer(this, socket, parser, hs, this.host.nextFlowId(), incoming);
+    const peer = new Peer(this, conn, hs, this.host.nextFlowId(), incoming);
     if (dialed) this.candidates.get(`${dialed.host}:${dialed.port}`)!.connected = true;
     peer.dialed = dialed ? `${dialed.host}:${dialed.port}` : undefined;
     this.peers.add(peer);

@@ -22,6 +22,7 @@ export interface WireParserOptions {
 
 export type ParsedItem = WireMessage | { readonly id: 'handshake'; readonly handshake: Handshake };
 
+const EMPTY = Buffer.alloc(0);
 const KEEP_ALIVE_MSG: WireMessage = { id: KEEP_ALIVE };
 const BARE: Record<number, WireMessage> = {
   [MsgId.Choke]: { id: MsgId.Choke },
@@ -36,13 +37,15 @@ export class WireParser {
   private readonly maxMessageBytes: number;
   private needHandshake: boolean;
   // Unconsumed bytes: `head` from `off`, then the chunks in `rest` (only while a message is split).
-  private head: Buffer = Buffer.alloc(0);
+  private head: Buffer = EMPTY;
   private off = 0;
   private rest: Buffer[] = [];
   private restBytes = 0;
   private failed: WireError | null = null;
   private readonly transientSplitPieces: boolean;
   private scratch: Buffer | null = null;
+  // Owned copy of an unfinished message, made by release().
+  private carry: Buffer | null = null;
 
   constructor(opts: WireParserOptions = {}) {
     this.needHandshake = opts.handshake ?? true;
@@ -64,6 +67,32 @@ export class WireParser {
       this.rest.push(chunk);
       this.restBytes += chunk.length;
     }
+  }
+
+  /**
+   * Lets go of every chunk pushed so far, so their memory may be reused (a socket that reads into one
+   * shared buffer): the unconsumed bytes, at most one unfinished message once next() returned null, are
+   * copied into a buffer the parser owns. Messages already returned must have been used or copied.
+   */
+  release(): void {
+    const n = this.buffered;
+    if (n === 0) {
+      this.head = EMPTY;
+      this.off = 0;
+      this.rest = [];
+      this.restBytes = 0;
+      return;
+    }
+    let dst = this.carry;
+    if (!dst || dst.length < n) dst = Buffer.allocUnsafeSlow(Math.max(n, 2 * (dst?.length ?? 8 * 1024)));
+    // Buffer.copy is a memmove: fine when the head already lies in `dst`.
+    let filled = this.head.copy(dst, 0, this.off);
+    for (const c of this.rest) filled += c.copy(dst, filled);
+    this.carry = dst;
+    this.head = dst.subarray(0, n);
+    this.off = 0;
+    this.rest = [];
+    this.restBytes = 0;
   }
 
   /** The next complete message, or null when more bytes are needed. Throws WireError on a violation. */
