@@ -7,8 +7,12 @@
 // (WireParser.release() copies an unfinished message; the engine copies blocks into piece buffers).
 import type { OnReadOpts, Socket } from 'node:net';
 
-/** 256 KiB: big enough that a fast stream needs few reads, small enough to stay cache-friendly. */
-const SHARED_READ_BYTES = 256 * 1024;
+/**
+ * 1 MiB: a fast stream then needs few reads. Each read takes the socket's lock, which the sender's side
+ * holds while it delivers on loopback: 1 MiB cut the leecher's CPU by ~8 % against 256 KiB (median of 9
+ * alternating runs of 256 MiB); 4 MiB did no better. One buffer per process, so the size costs nothing.
+ */
+const SHARED_READ_BYTES = 1024 * 1024;
 let shared: Buffer | null = null;
 
 export type ChunkSink = (chunk: Buffer) => void;
