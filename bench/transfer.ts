@@ -1,7 +1,9 @@
-// npm run bench:transfer [-- --size 256Mi --leechers 8 --multi-size 64Mi --piece-length 256Ki --runs 1]
+// npm run bench:transfer [-- --size 256Mi --leechers 8 --multi-size 64Mi --piece-length 256Ki --runs 1 --no-equal-rate --keep-env]
 // One seeder → one leecher over loopback, then one seeder → N leechers: ccp-bt→ccp-bt against
 // aria2→aria2 in the same run, through one local tracker. Prints MB/s (end to end and from the first
 // byte on disk), the ratio ccp-bt/aria2, and CPU seconds of each side (from /proc and bash `times`).
+// The single case also runs ccp-bt's leecher capped (--max-down) at the rate aria2 reached, so CPU is
+// also compared at the same speed. ccp-bt runs from its CLI bundle, rebuilt first if a source changed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,10 @@ import { createTorrent } from '../datapath/metainfo/create.js';
 import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
 import { parseBytes } from '../cli/units.js';
+// @ts-expect-error -- a plain .mjs build script without type declarations.
+import { ensureCliBundle as ensureBundle } from '../scripts/bundle-cli.mjs';
+
+const ensureCliBundle = ensureBundle as () => Promise<{ built: boolean; failed?: boolean }>;
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'bin', 'ccp-bt.mjs');
@@ -34,6 +40,14 @@ const only = arg('only', 'all'); // all | single | multi
 // Figures swing on a shared machine: with --runs N each client runs N times (alternating) and every
 // figure is the median of its N values.
 const runs = Math.max(1, Math.floor(Number(arg('runs', '1'))) || 1);
+const equalRate = !process.argv.includes('--no-equal-rate');
+// Some machines set NODE_EXTRA_CA_CERTS: every Node process then parses that CA bundle at start
+// (~0.06 s of CPU here) though ccp-bt makes no TLS connection, and aria2 never reads it. Children run
+// without it unless --keep-env; the report says which.
+const childEnv: NodeJS.ProcessEnv = { ...process.env };
+const droppedCaCerts = !process.argv.includes('--keep-env') && childEnv.NODE_EXTRA_CA_CERTS !== undefined;
+if (droppedCaCerts) delete childEnv.NODE_EXTRA_CA_CERTS;
+let cappedBps = 0;
 
 const children = new Set<ChildProcess>();
 function killAll(): void {
@@ -74,7 +88,7 @@ interface Finished {
 /** Runs a command that exits by itself; its CPU time comes from bash's `times` (children's totals). */
 function runTimed(cmd: string[], cwd = ROOT): { child: ChildProcess; done: Promise<Finished> } {
   const script = '"$@"; rc=$?; times >&2; exit $rc';
-  const child = spawn('bash', ['-c', script, '_', ...cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', script, '_', ...cmd], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let out = '';
   let err = '';
@@ -93,7 +107,7 @@ function runTimed(cmd: string[], cwd = ROOT): { child: ChildProcess; done: Promi
 }
 
 function runLive(cmd: string[]): ChildProcess {
-  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   child.on('exit', () => children.delete(child));
   return child;
@@ -122,8 +136,11 @@ async function makeData(dir: string, bytes: number, tracker: TrackerServer): Pro
   return { file, torrent, infoHash: parseMetainfo(torrentBytes).infoHashHex };
 }
 
-/** ccp-bt-1proc: the N leechers are N Sessions in one process (as the world runs them). */
-type Client = 'ccp-bt' | 'ccp-bt-1proc' | 'aria2';
+/**
+ * ccp-bt-1proc: the N leechers are N Sessions in one process (as the world runs them).
+ * ccp-bt-capped: the leecher with --max-down at the rate aria2 reached (cappedBps).
+ */
+type Client = 'ccp-bt' | 'ccp-bt-1proc' | 'ccp-bt-capped' | 'aria2';
 
 function seederCmd(client: Client, torrent: string, dataDir: string, port: number): string[] {
   return client !== 'aria2'
@@ -132,9 +149,9 @@ function seederCmd(client: Client, torrent: string, dataDir: string, port: numbe
 }
 
 function leecherCmd(client: Client, torrent: string, dir: string, port: number): string[] {
-  return client === 'ccp-bt'
-    ? [process.execPath, CLI, 'download', torrent, '-o', dir, '--host', '127.0.0.1', '--port', String(port), '--json']
-    : ['aria2c', ...ARIA2, '--seed-time=0', `--listen-port=${port}`, '-d', dir, torrent];
+  if (client === 'aria2') return ['aria2c', ...ARIA2, '--seed-time=0', `--listen-port=${port}`, '-d', dir, torrent];
+  const cap = client === 'ccp-bt-capped' ? ['--max-down', String(Math.round(cappedBps))] : [];
+  return [process.execPath, CLI, 'download', torrent, '-o', dir, '--host', '127.0.0.1', '--port', String(port), '--json', ...cap];
 }
 
 /** CPU seconds a ccp-bt process spends just starting (loading the CLI through tsx), best of 3. */
@@ -244,7 +261,7 @@ let startupS = 0;
 const net0 = (r: RunResult): number => r.leecherCpuS - startupS * procs(r);
 
 // Only CLI processes pay the CLI start-up; the one-process leechers' own start-up stays counted.
-const procs = (r: RunResult): number => (r.client === 'ccp-bt' ? r.leechers : 0);
+const procs = (r: RunResult): number => (r.client === 'ccp-bt' || r.client === 'ccp-bt-capped' ? r.leechers : 0);
 const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
 
 function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
@@ -279,11 +296,24 @@ if (process.argv.includes('--leech-inproc')) {
 const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
 const tracker = await startTracker({ host: '127.0.0.1', intervalS: 2 });
 try {
+  const bundle = await ensureCliBundle();
+  if (bundle.failed) console.log('warning: the CLI bundle could not be built; ccp-bt runs from its sources (slower start-up)');
   startupS = await startupCpuS();
+  if (droppedCaCerts) console.log(`NODE_EXTRA_CA_CERTS is set here: children run without it (each Node start would parse that CA bundle; ccp-bt uses no TLS); --keep-env keeps it`);
   console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
   if (only !== 'multi') {
     const [ours, ref] = await medianRuns(['ccp-bt', 'aria2'], tracker, work, size, 1);
     report('one seeder → one leecher', ours!, ref!);
+    if (equalRate) {
+      // aria2's steady rate: from its first byte on disk to the end.
+      cappedBps = ref!.bytes / ref!.fromFirstByteS;
+      const [capped] = await medianRuns(['ccp-bt-capped'], tracker, work, size, 1);
+      console.log(
+        `at the same speed: ccp-bt leecher capped at aria2's ${(cappedBps / 1e6).toFixed(1)} MB/s (--max-down) took ` +
+          `${capped!.endToEndS.toFixed(2)} s and ${capped!.leecherCpuS.toFixed(2)} s CPU (${net0(capped!).toFixed(2)} without start-up): ` +
+          `${(capped!.leecherCpuS / ref!.leecherCpuS).toFixed(2)}× aria2's leecher CPU (${(net0(capped!) / ref!.leecherCpuS).toFixed(2)}× without start-up); seeder ${(capped!.seederCpuS / ref!.seederCpuS).toFixed(2)}×`,
+      );
+    }
   }
   if (only !== 'single' && leechers > 0) {
     const [ours, oneProc, ref] = await medianRuns(['ccp-bt', 'ccp-bt-1proc', 'aria2'], tracker, work, multiSize, leechers);

@@ -175,6 +175,8 @@ export class Peer implements ControlledFlow {
     const now = monoUs();
     this.flowBucket.setRate(this.controls.rateBps, now);
     this.requestBucket.setRate(rateInBps, now);
+    // 20 ms of credit may build up, so requests can go out in batches rather than block by block.
+    this.requestBucket.setBurst(Math.max(BLOCK_SIZE, Math.round(rateInBps / 50)));
     if (this.controls.choke) this.choke();
     else this.unchoke();
     this.owner.fillRequests(this);
@@ -246,10 +248,11 @@ export class Peer implements ControlledFlow {
   scheduleRequestWake(delayUs: number): void {
     if (this.requestWake || this.closed) return;
     this.requestWake = true;
-    this.owner.context.pacer.after(Math.max(delayUs, 1000), () => {
+    // A plain timer: requests need no sub-millisecond precision (see Torrent.fillRequests).
+    setTimeout(() => {
       this.requestWake = false;
       if (!this.closed) this.owner.fillRequests(this);
-    });
+    }, Math.max(1, Math.ceil(delayUs / 1000)));
   }
 
   /** True when the peer would send to us if we asked. */
