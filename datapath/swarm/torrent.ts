@@ -321,6 +321,34 @@ export class Torrent extends EventEmitter implements PeerOwner {
       let unchoked = 0;
       for (const p of this.peers) if (!p.amChoking && p.peerInterested && !p.externallyControlled) unchoked++;
       if (unchoked < this.slots + 1) peer.unchoke();
+    } else if (!peer.peerInterested && !peer.amChoking) {
+      this.fillFreeSlots();
+    }
+  }
+
+  /**
+   * Gives upload slots freed between rechokes (a peer left or lost interest) to waiting peers at once:
+   * waiting for the next 10 s rechoke left leechers idle once the peers they fed had finished and gone
+   * (1 seeder → 8 leechers: the last three finished ~5 s after the rest). Seeding, the peer we sent
+   * least to goes first; downloading, the one that gives us most.
+   */
+  private fillFreeSlots(): void {
+    if (this.closed) return;
+    let unchoked = 0;
+    const waiting: Peer[] = [];
+    for (const p of this.peers) {
+      if (p.externallyControlled || p.closed || !p.peerInterested) continue;
+      if (p.amChoking) waiting.push(p);
+      else unchoked++;
+    }
+    let free = this.slots + 1 - unchoked;
+    if (free <= 0 || waiting.length === 0) return;
+    const now = monoUs();
+    if (this.have.complete()) waiting.sort((a, b) => a.bytesSent - b.bytesSent);
+    else waiting.sort((a, b) => b.rateInBps(now) - a.rateInBps(now));
+    for (const p of waiting) {
+      if (free-- <= 0) break;
+      p.unchoke();
     }
   }
 
@@ -351,6 +379,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
       }
     }
     this.emit('peer-closed', peer, reason);
+    if (!this.closed && !peer.externallyControlled && !peer.amChoking && peer.peerInterested) this.fillFreeSlots();
     if (!this.closed) this.refillAll();
   }
 

@@ -48,6 +48,35 @@ describe('ccp-bt swarm', () => {
     });
   });
 
+  it('a slot freed by a leecher that finished and left goes to a waiting leecher at once, not at the next rechoke', async () => {
+    const t = tempDir('slots');
+    dirs.push(t.cleanup);
+    const src = join(t.dir, 'src');
+    mkdirSync(src);
+    const { data, torrent } = await makeTorrent(src, 'pack.bin', 3 * 1024 * 1024, [], 64 * 1024);
+    const seedPort = await freePort();
+    const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(seedPort), '--no-announce']);
+    await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
+    // Six leechers that know only the seeder; it has 4 slots + 1 optimistic, so one of them waits.
+    const leechers = [];
+    for (let i = 0; i < 6; i++) {
+      const dst = join(t.dir, `l${i}`);
+      mkdirSync(dst);
+      const p = ccp(['download', torrent, '-o', dst, '--peer', `127.0.0.1:${seedPort}`, '--host', '127.0.0.1', '--port', String(await freePort()), '--json']);
+      const exitedAt = p.exited.then((code) => ({ code, atMs: Date.now() }));
+      leechers.push({ dst, p, exitedAt });
+    }
+    const ends = await withTimeout(Promise.all(leechers.map((l) => l.exitedAt)), 50_000, 'leechers');
+    const want = readFileSync(data);
+    leechers.forEach((l, i) => {
+      expect(ends[i]!.code, l.p.out() + l.p.err()).toBe(0);
+      expect(readFileSync(join(l.dst, 'pack.bin')).equals(want)).toBe(true);
+    });
+    const times = ends.map((e) => e.atMs).sort((a, b) => a - b);
+    // The rechoke comes every 10 s: the waiting leecher would idle up to that long after the others left.
+    expect(times[5]! - times[4]!).toBeLessThan(4000);
+  });
+
   it('a leecher killed halfway resumes from verified data and finishes', async () => {
     const t = tempDir('resume');
     dirs.push(t.cleanup);
