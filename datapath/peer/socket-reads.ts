@@ -1,11 +1,11 @@
 // Where a peer connection's incoming bytes go. Connections we dial read into one buffer shared by every
 // connection of the process (Node's `onread`): no 64 KiB allocation per read as on the default 'data'
 // path, which costs ~3.5× the CPU to receive a stream (bench:transfer's leecher). Accepted connections
-// come from net.Server, which has no such option, and keep 'data' chunks.
+// are moved onto it too (adoptAccepted); a socket from elsewhere keeps 'data' chunks.
 //
 // Either way a chunk handed to the sink is valid only during the call: the consumer copies what it keeps
 // (WireParser.release() copies an unfinished message; the engine copies blocks into piece buffers).
-import type { OnReadOpts, Socket } from 'node:net';
+import { Socket as NetSocket, type OnReadOpts, type Socket, type SocketConstructorOpts } from 'node:net';
 
 /**
  * 1 MiB: a fast stream then needs few reads. Each read takes the socket's lock, which the sender's side
@@ -32,10 +32,35 @@ export class SocketReads {
     } } };
   }
 
+  /**
+   * An accepted connection (its server made with `pauseOnConnect: true`) moved onto the shared read
+   * buffer: net.Server has no `onread` option, so the connection's handle is taken over by a new Socket
+   * that has one, and the server's own Socket object is retired (which also keeps the server's count
+   * of connections right). If the handle cannot be taken, the socket stays as it is, on 'data' events.
+   */
+  static adoptAccepted(accepted: Socket): { socket: Socket; reads: SocketReads } {
+    const holder = accepted as unknown as { _handle?: object | null };
+    const handle = holder._handle;
+    if (!handle || accepted.destroyed) return { socket: accepted, reads: SocketReads.dataEvents(accepted, true) };
+    const { reads, onread } = SocketReads.sharedBuffer();
+    let socket: Socket;
+    try {
+      // `handle` is how Node itself wraps accepted and inherited handles (net.Socket's constructor).
+      socket = new NetSocket({ handle, onread, readable: true, writable: true } as SocketConstructorOpts);
+    } catch {
+      return { socket: accepted, reads: SocketReads.dataEvents(accepted, true) };
+    }
+    holder._handle = null;
+    accepted.destroy();
+    socket.setNoDelay(true);
+    return { socket, reads };
+  }
+
   /** Reads of a socket made elsewhere, from its 'data' events. */
-  static dataEvents(socket: Socket): SocketReads {
+  static dataEvents(socket: Socket, resume = false): SocketReads {
     const reads = new SocketReads();
     socket.on('data', (chunk: Buffer) => reads.deliver(chunk, false));
+    if (resume) socket.resume();
     return reads;
   }
 

@@ -171,7 +171,8 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   /** Starts accepting peers (default: the options' port and host); resolves to the port. */
   async listen(port = this.opts.port ?? 0, host = this.opts.host ?? '0.0.0.0'): Promise<number> {
     if (this.server) return this.port;
-    const server = net.createServer({ noDelay: true }, (s) => this.onIncoming(s));
+    // Paused until adopted onto the shared read buffer (SocketReads.adoptAccepted).
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onIncoming(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -357,14 +358,14 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     });
   }
 
-  private onIncoming(socket: Socket): void {
+  private onIncoming(accepted: Socket): void {
     if (this.closed || this.pending.size >= MAX_PENDING) {
-      socket.destroy();
+      accepted.destroy();
       return;
     }
+    const { socket, reads } = SocketReads.adoptAccepted(accepted);
     this.pending.add(socket);
     socket.on('error', () => undefined); // reported through the handshake or the peer
-    const reads = SocketReads.dataEvents(socket);
     readHandshake(socket, reads, this.context.timeouts.handshakeMs).then(
       ({ handshake, parser }) => {
         this.pending.delete(socket);
