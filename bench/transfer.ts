@@ -15,6 +15,7 @@ import { createTorrent } from '../datapath/metainfo/create.js';
 import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
 import { parseBytes } from '../cli/units.js';
+import { writeBenchReport, type Panel } from './report.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations.
 import { ensureCliBundle as ensureBundle } from '../scripts/bundle-cli.mjs';
 
@@ -48,6 +49,14 @@ const childEnv: NodeJS.ProcessEnv = { ...process.env };
 const droppedCaCerts = !process.argv.includes('--keep-env') && childEnv.NODE_EXTRA_CA_CERTS !== undefined;
 if (droppedCaCerts) delete childEnv.NODE_EXTRA_CA_CERTS;
 let cappedBps = 0;
+
+// Everything printed is also kept for bench-out/…/table.txt; the figures go to results.json and plot.svg.
+const printed: string[] = [];
+function say(line: string): void {
+  console.log(line);
+  printed.push(line);
+}
+const scenarios: { name: string; results: RunResult[] }[] = [];
 
 const children = new Set<ChildProcess>();
 function killAll(): void {
@@ -265,22 +274,22 @@ const procs = (r: RunResult): number => (r.client === 'ccp-bt' || r.client === '
 const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
 
 function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
-  console.log(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB${runs > 1 ? `, medians of ${runs} runs` : ''}`);
-  console.log('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
+  say(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB${runs > 1 ? `, medians of ${runs} runs` : ''}`);
+  say('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
   for (const r of extra ? [ours, extra, ref] : [ours, ref]) {
-    console.log(
+    say(
       `${r.client.padEnd(12)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ${r.seederCpuS.toFixed(2).padStart(12)}  ${r.leecherCpuS.toFixed(2).padStart(13)}  ${net0(r).toFixed(2).padStart(15)}`,
     );
   }
   const ratio = (a: number, b: number): string => (a / b).toFixed(2);
-  console.log(
+  say(
     `ratio ccp-bt/aria2: throughput ${ratio(mbps(ours, ours.endToEndS), mbps(ref, ref.endToEndS))} end to end, ` +
       `${ratio(mbps(ours, ours.fromFirstByteS), mbps(ref, ref.fromFirstByteS))} from first byte; ` +
       `CPU seeder ${ratio(ours.seederCpuS, ref.seederCpuS)}, leechers ${ratio(ours.leecherCpuS, ref.leecherCpuS)} ` +
       `(${ratio(net0(ours), net0(ref))} without ccp-bt's ${startupS.toFixed(2)} s CLI startup per process)`,
   );
   if (extra) {
-    console.log(
+    say(
       `ratio ccp-bt-1proc/aria2: throughput ${ratio(mbps(extra, extra.endToEndS), mbps(ref, ref.endToEndS))} end to end, ` +
         `${ratio(mbps(extra, extra.fromFirstByteS), mbps(ref, ref.fromFirstByteS))} from first byte; CPU leechers ${ratio(extra.leecherCpuS, ref.leecherCpuS)}`,
     );
@@ -297,18 +306,20 @@ const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
 const tracker = await startTracker({ host: '127.0.0.1', intervalS: 2 });
 try {
   const bundle = await ensureCliBundle();
-  if (bundle.failed) console.log('warning: the CLI bundle could not be built; ccp-bt runs from its sources (slower start-up)');
+  if (bundle.failed) say('warning: the CLI bundle could not be built; ccp-bt runs from its sources (slower start-up)');
   startupS = await startupCpuS();
-  if (droppedCaCerts) console.log(`NODE_EXTRA_CA_CERTS is set here: children run without it (each Node start would parse that CA bundle; ccp-bt uses no TLS); --keep-env keeps it`);
-  console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
+  if (droppedCaCerts) say(`NODE_EXTRA_CA_CERTS is set here: children run without it (each Node start would parse that CA bundle; ccp-bt uses no TLS); --keep-env keeps it`);
+  say(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
   if (only !== 'multi') {
     const [ours, ref] = await medianRuns(['ccp-bt', 'aria2'], tracker, work, size, 1);
     report('one seeder → one leecher', ours!, ref!);
+    scenarios.push({ name: `1 → 1, ${(size / 2 ** 20).toFixed(0)} MiB`, results: [ours!, ref!] });
     if (equalRate) {
       // aria2's steady rate: from its first byte on disk to the end.
       cappedBps = ref!.bytes / ref!.fromFirstByteS;
       const [capped] = await medianRuns(['ccp-bt-capped'], tracker, work, size, 1);
-      console.log(
+      scenarios.push({ name: `1 → 1 at aria2's speed`, results: [capped!, ref!] });
+      say(
         `at the same speed: ccp-bt leecher capped at aria2's ${(cappedBps / 1e6).toFixed(1)} MB/s (--max-down) took ` +
           `${capped!.endToEndS.toFixed(2)} s and ${capped!.leecherCpuS.toFixed(2)} s CPU (${net0(capped!).toFixed(2)} without start-up): ` +
           `${(capped!.leecherCpuS / ref!.leecherCpuS).toFixed(2)}× aria2's leecher CPU (${(net0(capped!) / ref!.leecherCpuS).toFixed(2)}× without start-up); seeder ${(capped!.seederCpuS / ref!.seederCpuS).toFixed(2)}×`,
@@ -318,7 +329,18 @@ try {
   if (only !== 'single' && leechers > 0) {
     const [ours, oneProc, ref] = await medianRuns(['ccp-bt', 'ccp-bt-1proc', 'aria2'], tracker, work, multiSize, leechers);
     report(`one seeder → ${leechers} leechers (ccp-bt: a process each, and all in one process)`, ours!, ref!, oneProc);
+    scenarios.push({ name: `1 → ${leechers}, ${(multiSize / 2 ** 20).toFixed(0)} MiB each`, results: [ours!, oneProc!, ref!] });
   }
+  const panel = (title: string, value: (r: RunResult) => number, unit: string): Panel => ({
+    title,
+    groups: scenarios.map((sc) => ({ name: sc.name, bars: sc.results.map((r) => ({ series: r.client, value: value(r), label: `${value(r).toFixed(2)} ${unit}` })) })),
+  });
+  const dir = writeBenchReport('transfer', printed.join('\n'), { runs, pieceLength, droppedCaCerts, startupS, scenarios }, [
+    panel('throughput, end to end (MB/s, more is better)', (r) => mbps(r, r.endToEndS), 'MB/s'),
+    panel('leecher CPU, all leechers (s, less is better)', (r) => r.leecherCpuS, 's'),
+    panel('seeder CPU (s, less is better)', (r) => r.seederCpuS, 's'),
+  ]);
+  if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);
 } finally {
   killAll();
   await tracker.close();
