@@ -1,5 +1,5 @@
 // `--set key=value` settings as an algorithm reads them: typed getters with defaults, clear errors.
-import { parseBytes } from '../cli/units.js';
+import { parseBytes } from '../util/units.js';
 
 export class ParamError extends Error {}
 

@@ -14,7 +14,7 @@ import { startTracker, type TrackerServer } from '../tracker/server.js';
 import { createTorrent } from '../datapath/metainfo/create.js';
 import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
-import { parseBytes } from '../cli/units.js';
+import { parseBytes } from '../util/units.js';
 import { writeBenchReport, type Panel } from './report.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations.
 import { ensureCliBundle as ensureBundle } from '../scripts/bundle-cli.mjs';

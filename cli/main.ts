@@ -1,7 +1,7 @@
 // The `ccp-bt` command: each subcommand lives in cli/commands/<name>.ts and registers itself here.
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { packagePath } from './package-root.js';
+import { packagePath } from '../util/package-root.js';
 
 // Each command module is loaded only when it is the one asked for (or for the full --help listing), so
 // `ccp-bt seed` never pays for the world harness or the shaping proxy.

@@ -2,7 +2,7 @@
 // lines (stdout) when piped or asked for.
 import cliProgress from 'cli-progress';
 import type { TorrentProgress } from '../datapath/swarm/torrent.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from '../util/units.js';
 
 export type ProgressMode = 'bar' | 'lines' | 'json';
 

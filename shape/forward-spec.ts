@@ -1,5 +1,5 @@
 // Parsing of `--forward [LISTEN_HOST:]PUBLIC_PORT:CLIENT_HOST:CLIENT_PORT` (IPv6 hosts in brackets).
-import { parsePort } from '../cli/units.js';
+import { parsePort } from '../util/units.js';
 import type { ForwardSpec } from './proxy.js';
 
 const HOST = String.raw`(\[[^\]]+\]|[^:\[\]]+)`;

@@ -1,7 +1,7 @@
 // The world's settings: defaults, a JSON file (--config) and flags, merged (flags win) and checked
 // before anything starts. Every problem is collected so the user sees them all at once.
 import { readFileSync } from 'node:fs';
-import { parseBytes } from '../cli/units.js';
+import { parseBytes } from '../util/units.js';
 import { parseDistribution, parseFraction, formatDistribution, type Distribution } from './distribution.js';
 
 export interface ExternalPeers {

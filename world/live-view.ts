@@ -1,6 +1,6 @@
 // What the user sees while a world runs: on a terminal one progress line rewritten in place; when
 // piped, nothing (or JSON lines with --json) so logs stay clean.
-import { formatBytes } from '../cli/units.js';
+import { formatBytes } from '../util/units.js';
 import type { RunResult, RunUpdate } from './run-world.js';
 
 export type ViewMode = 'tty' | 'json' | 'quiet';

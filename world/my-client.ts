@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packagePath } from '../cli/package-root.js';
+import { packagePath } from '../util/package-root.js';
 import { ProcessGroup, readLines, tailOf, type TrackedProcess } from './processes.js';
 import { parseProgressLine, type ClientSample } from './progress-line.js';
 

@@ -1,7 +1,7 @@
 // Every process a world starts goes through here, so a stop (the end, an error, Ctrl-C) can kill each
 // of them by PID and wait until it is gone.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { packagePath } from '../cli/package-root.js';
+import { packagePath } from '../util/package-root.js';
 
 const GUARD = packagePath('world', 'guard.mjs');
 

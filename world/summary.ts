@@ -1,6 +1,6 @@
 // The end of a world: per algorithm, time to complete (median and spread over trials), bytes down and
 // up, the upload/download ratio, and the paired difference against the baseline with a 95% interval.
-import { formatBytes } from '../cli/units.js';
+import { formatBytes } from '../util/units.js';
 import { spread, tInterval, bootstrapInterval, pairedDifferences, type Spread, type Interval } from './stats.js';
 import type { RunResult, Role } from './run-world.js';
 

@@ -2,7 +2,7 @@
 // peer listens, and keeps the latest status line for the live view.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packagePath } from '../cli/package-root.js';
+import { packagePath } from '../util/package-root.js';
 import type { ProcessGroup, TrackedProcess } from './processes.js';
 import { readLines, tailOf } from './processes.js';
 import { isPeerHostLine, type PeerHostLine, type PeerHostPlan } from './peer-host-plan.js';

@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { createTorrent } from '../../datapath/metainfo/create.js';
 import { parseMetainfo } from '../../datapath/metainfo/metainfo.js';
-import { formatBytes, parseBytes } from '../units.js';
+import { formatBytes, parseBytes } from '../../util/units.js';
 
 interface CreateFlags {
   tracker: string[];

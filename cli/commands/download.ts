@@ -7,7 +7,7 @@ import type { Torrent } from '../../datapath/swarm/torrent.js';
 import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
 import { ProgressReporter, chooseProgressMode } from '../progress.js';
-import { formatBytes, parseHostPort, parsePort, parseRate } from '../units.js';
+import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
 
 interface DownloadFlags extends ControlOptions {
   output: string;

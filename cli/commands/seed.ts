@@ -8,7 +8,7 @@ import type { Torrent } from '../../datapath/swarm/torrent.js';
 import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
 import { ProgressReporter, chooseProgressMode } from '../progress.js';
-import { formatBytes, parseHostPort, parsePort, parseRate } from '../units.js';
+import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
 import { listenWithFallback, onShutdownSignals } from './download.js';
 
 interface SeedFlags extends ControlOptions {

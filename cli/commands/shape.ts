@@ -1,7 +1,7 @@
 // `ccp-bt shape`: the shaping proxy in front of any BitTorrent client (see docs/cli/shape.md).
 import type { Command } from 'commander';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
-import { formatBytes, parseHostPort, parseRate } from '../units.js';
+import { formatBytes, parseHostPort, parseRate } from '../../util/units.js';
 import { ShapingProxy, type ForwardSpec } from '../../shape/proxy.js';
 import { parseForwardSpec } from '../../shape/forward-spec.js';
 

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { startTracker } from '../../tracker/server.js';
-import { formatBytes, parsePort } from '../units.js';
+import { formatBytes, parsePort } from '../../util/units.js';
 
 interface TrackerFlags {
   host: string;

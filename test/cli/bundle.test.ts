@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findPackageRoot } from '../../cli/package-root.js';
+import { findPackageRoot } from '../../util/package-root.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const COPIED = ['agent', 'algorithms', 'bin', 'cli', 'datapath', 'dsl', 'examples', 'protocol', 'scripts', 'shape', 'tracker', 'world', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const COPIED = ['agent', 'algorithms', 'bin', 'cli', 'datapath', 'dsl', 'examples', 'protocol', 'scripts', 'shape', 'tracker', 'util', 'world', 'package.json', 'package-lock.json', 'tsconfig.json'];
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let pkg: string;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { parseDistribution, sampleDistribution, formatDistribution, parseFraction, type DistributionRules } from '../../world/distribution.js';
-import { parseBytes } from '../../cli/units.js';
+import { parseBytes } from '../../util/units.js';
 import { Rng, deriveSeed } from '../../world/random.js';
 
 const upload: DistributionRules = { what: '--upload', parse: (t) => parseBytes(t, 'rate'), min: 0 };

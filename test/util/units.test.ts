@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBytes, parseHostPort, parseRate } from '../../cli/units.js';
+import { parseBytes, parseHostPort, parseRate } from '../../util/units.js';
 
 describe('units', () => {
   it('parses rates with units', () => {
