@@ -3,6 +3,7 @@
 // Rounds are interleaved and medians taken so a noisy neighbour hurts every form alike.
 import { compile, type Instance, type Program } from '../dsl/index.js';
 import { DATAPATH_SCHEMA, EVENT, FLOW, FLOW_BANK_SIZE, EVENT_BANK_SIZE, TORRENT_BANK_SIZE } from '../datapath/program/schema.js';
+import { createSay, writeBenchReport, type Panel } from './report.js';
 
 const SOURCE = `
 (def (Report (volatile sent 0) (volatile recv 0) (volatile blocks 0) (rtt 0)) (maxq 0) (lastrate 0))
@@ -204,14 +205,54 @@ const rows: [string, number][] = [
   ['reference interpreter', median(res.interpreted)],
   ['event set-up alone', median(res.empty)],
 ];
-console.log(`DSL program: 10 statements, 2 clauses; ${ROUNDS} interleaved rounds, medians (ns per event include writing the event)`);
-console.log('');
-console.log('form                       ns/event   M events/s   vs hand-written');
+// Everything printed is also kept for bench-out/dsl-<time>/table.txt.
+const { say, lines } = createSay();
+say(`DSL program: 10 statements, 2 clauses; ${ROUNDS} interleaved rounds, medians (ns per event include writing the event)`);
+say('');
+say('form                       ns/event   M events/s   vs hand-written');
 for (const [name, ns] of rows) {
-  console.log(`${name.padEnd(26)} ${ns.toFixed(1).padStart(8)}   ${(1000 / ns).toFixed(1).padStart(10)}   ${(ns / hand).toFixed(2).padStart(8)}x`);
+  say(`${name.padEnd(26)} ${ns.toFixed(1).padStart(8)}   ${(1000 / ns).toFixed(1).padStart(10)}   ${(ns / hand).toFixed(2).padStart(8)}x`);
 }
 const gen = median(res.generated);
 const eventsPerSec = 1e9 / gen;
-console.log('');
-console.log(`generated: ${(eventsPerSec / 1e6).toFixed(1)} M events/s (target >= 10), ${(gen / hand).toFixed(2)}x hand-written (target <= 2)`);
-console.log(eventsPerSec >= 10e6 && gen / hand <= 2 ? 'PASS' : 'MISS');
+const pass = eventsPerSec >= 10e6 && gen / hand <= 2;
+say('');
+say(`generated: ${(eventsPerSec / 1e6).toFixed(1)} M events/s (target >= 10), ${(gen / hand).toFixed(2)}x hand-written (target <= 2)`);
+say(pass ? 'PASS' : 'MISS');
+
+// The reference (hand-written), the program's three forms, and the loop without a program for scale.
+const seriesOf = (name: string): string =>
+  name.startsWith('hand') ? 'hand-written TypeScript (reference)' : name.startsWith('event') ? 'no program (event set-up only)' : 'DSL program';
+const panels: Panel[] = [
+  {
+    title: 'events per second (M events/s, more is better)',
+    note: 'log scale',
+    scale: 'log',
+    references: [{ value: 10, label: 'target ≥ 10' }],
+    groups: rows.map(([name, ns]) => ({ name, bars: [{ series: seriesOf(name), value: 1000 / ns, label: `${(1000 / ns).toFixed(1)} M/s` }] })),
+  },
+  {
+    title: 'time per event vs hand-written (×, less is better)',
+    note: 'log scale, bars from 1× (left: faster than hand-written); the label adds ns per event, writing the event included',
+    scale: 'log',
+    baseline: 1,
+    references: [{ value: 2, label: 'target ≤ 2×' }],
+    groups: rows.map(([name, ns]) => ({ name, bars: [{ series: seriesOf(name), value: ns / hand, label: `${(ns / hand).toFixed(2)}× (${ns.toFixed(1)} ns)` }] })),
+  },
+];
+const dir = writeBenchReport(
+  'dsl',
+  lines(),
+  {
+    rounds: ROUNDS,
+    eventsPerRound: { fast: N_FAST, slow: N_SLOW },
+    medianNsPerEvent: Object.fromEntries(rows),
+    generatedEventsPerSecond: eventsPerSec,
+    generatedVsHand: gen / hand,
+    targets: { eventsPerSecond: 10e6, vsHand: 2 },
+    pass,
+    nsPerEventByRound: res,
+  },
+  panels,
+);
+if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);

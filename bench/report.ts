@@ -97,7 +97,8 @@ function axisFor(p: Panel, width: number): Axis {
     if (p.baseline !== undefined && p.baseline > 0) pos.push(p.baseline);
     if (pos.length === 0) pos.push(1);
     // Ends at 1, 2 or 5 × 10^k around the values, ticks at decades (and 2, 5 within a short span).
-    const lo = niceBelow(Math.min(...pos));
+    // The smallest bar keeps some length: the axis starts below it.
+    const lo = niceBelow(Math.min(...pos) * 0.6);
     let hi = niceAbove(Math.max(...pos));
     if (hi <= lo) hi = lo * 10;
     const l0 = Math.log10(lo);
@@ -167,7 +168,7 @@ export function barChartSvg(title: string, panels: readonly Panel[], subtitle?: 
     const X = (v: number): number => labelW + axis.x(v);
     // Reference labels above the body, the lines drawn once its height is known.
     const refs = p.references ?? [];
-    if (refs.length > 0) y += 14;
+    if (refs.length > 0) y += 16;
     for (const r of refs) {
       out.push(`<text x="${X(r.value).toFixed(1)}" y="${y - 2}" font-size="10" fill="#444" text-anchor="middle">${esc(r.label)}</text>`);
     }
@@ -192,7 +193,8 @@ export function barChartSvg(title: string, panels: readonly Panel[], subtitle?: 
           );
           end = Math.max(end, r0, r1);
         }
-        body.push(`<text x="${(end + 4).toFixed(1)}" y="${y + BAR_H - 4}" font-size="11">${esc(b.label ?? b.value.toFixed(2))}</text>`);
+        // A white halo keeps a label readable where it crosses a grid or reference line.
+        body.push(`<text x="${(end + 4).toFixed(1)}" y="${y + BAR_H - 4}" font-size="11" stroke="white" stroke-width="3" paint-order="stroke">${esc(b.label ?? b.value.toFixed(2))}</text>`);
         y += BAR_H + 2;
       }
       y += GAP;
@@ -205,11 +207,11 @@ export function barChartSvg(title: string, panels: readonly Panel[], subtitle?: 
       out.push(`<text x="${tx}" y="${bottom + 12}" font-size="10" fill="#666" text-anchor="middle">${esc(tickText(t))}</text>`);
     }
     out.push(`<line x1="${X(axis.base).toFixed(1)}" y1="${top - 2}" x2="${X(axis.base).toFixed(1)}" y2="${bottom}" stroke="#999"/>`);
-    out.push(...body);
     for (const r of refs) {
       const rx = X(r.value).toFixed(1);
       out.push(`<line x1="${rx}" y1="${top - 4}" x2="${rx}" y2="${bottom}" stroke="#444" stroke-dasharray="4 3"/>`);
     }
+    out.push(...body);
     y = bottom + 14;
   }
   y += 12;
