@@ -12,11 +12,15 @@ import { createInprocAgentServer } from '../protocol/inproc-transport.js';
 import { DatagramWriter, copyDatagram, decodeDatagram } from '../protocol/codec.js';
 import { MsgType, type Message } from '../protocol/messages.js';
 import type { AgentServer, Channel, DatapathClient } from '../protocol/transport.js';
+import { createSay, writeBenchReport, type Panel } from './report.js';
 
 const REPORTS = Number(process.env['IPC_REPORTS'] ?? 1_000_000);
 const RTT_ROUNDS = Number(process.env['IPC_RTT_ROUNDS'] ?? 20_000);
 const RTT_WARMUP = 2_000;
 const VALUES = 4; // Report variables per report (a typical program: sent, recv, rtt, queue)
+
+// Everything printed is also kept for bench-out/ipc-<time>/table.txt.
+const { say, lines: printed } = createSay();
 
 interface DatapathResult {
   sendSeconds: number;
@@ -134,8 +138,16 @@ async function benchUnix(): Promise<Row> {
   }
 }
 
+interface CodecFigures {
+  encodeNs: number;
+  decodeNs: number;
+  jsonNs: number;
+  encodeGcs: number;
+  encodes: number;
+}
+
 /** Codec cost per report, and garbage collections while encoding (0 = no allocation per report). */
-async function benchCodec(): Promise<void> {
+async function benchCodec(): Promise<CodecFigures> {
   const N = 1_000_000;
   const msg = { type: MsgType.Report as const, flowId: 7, programId: 1, epoch: 1, timeUs: 123_456, values: new Float64Array([1, 2, 3, 4]) };
   let gcs = 0;
@@ -164,11 +176,12 @@ async function benchCodec(): Promise<void> {
   t0 = performance.now();
   for (let i = 0; i < M; i++) JSON.parse(JSON.stringify(plain));
   const jsonNs = ((performance.now() - t0) * 1e6) / M;
-  console.log(
+  say(
     `codec: encode ${encodeNs.toFixed(0)} ns/report (${encodeGcs} GCs in ${N.toLocaleString('en-US')} encodes), ` +
       `decode ${decodeNs.toFixed(0)} ns/report; together ${((encodeNs + decodeNs) / jsonNs).toFixed(2)}x ` +
       `the time of JSON stringify+parse (${jsonNs.toFixed(0)} ns)\n`,
   );
+  return { encodeNs, decodeNs, jsonNs, encodeGcs, encodes: N };
 }
 
 async function main(): Promise<void> {
@@ -181,8 +194,8 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(result));
     return;
   }
-  console.log(`ipc bench: ${REPORTS} reports of ${VALUES} values, ${RTT_ROUNDS} report→update round trips\n`);
-  await benchCodec();
+  say(`ipc bench: ${REPORTS} reports of ${VALUES} values, ${RTT_ROUNDS} report→update round trips\n`);
+  const codec = await benchCodec();
   const inproc = await benchInproc();
   const unix = await benchUnix();
   const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -198,11 +211,60 @@ async function main(): Promise<void> {
     ]),
   ];
   const widths = lines[0]!.map((_, c) => Math.max(...lines.map((l) => l[c]!.length)));
-  for (const l of lines) console.log(l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
-  console.log(
+  for (const l of lines) say(l.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));
+  say(
     `\ntargets (unix): ≥ 200,000 reports/s → ${unix.reportsPerSecond >= 200_000 ? 'met' : 'MISSED'}; ` +
       `p99 < 1000 µs → ${unix.p99Us < 1000 ? 'met' : 'MISSED'}`,
   );
+  writeReport(codec, inproc, unix);
+}
+
+/** bench-out/ipc-<time>/: each transport against in-process, the codec against JSON. */
+function writeReport(codec: CodecFigures, inproc: Row, unix: Row): void {
+  const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const rows = [inproc, unix];
+  const panels: Panel[] = [
+    {
+      title: 'reports per second through the agent (more is better)',
+      note: 'the label adds the ratio to in-process',
+      references: [{ value: 200_000, label: 'target ≥ 200k (unix)' }],
+      groups: rows.map((r) => ({
+        name: r.transport,
+        bars: [{ series: r.transport, value: r.reportsPerSecond, label: `${fmt(r.reportsPerSecond)}/s (${fmt(r.reportsPerSecond / inproc.reportsPerSecond, 2)}×)` }],
+      })),
+    },
+    {
+      title: 'report → UpdateFields round trip (µs, less is better)',
+      note: 'log scale; the label adds the ratio to in-process',
+      scale: 'log',
+      references: [{ value: 1000, label: 'target p99 < 1000' }],
+      groups: (['p50', 'p99'] as const).map((q) => ({
+        name: `rtt ${q}`,
+        bars: rows.map((r) => {
+          const v = q === 'p50' ? r.p50Us : r.p99Us;
+          const ref = q === 'p50' ? inproc.p50Us : inproc.p99Us;
+          return { series: r.transport, value: v, label: `${fmt(v, 1)} µs (${fmt(v / ref, 2)}×)` };
+        }),
+      })),
+    },
+    {
+      title: 'codec per report (ns, less is better)',
+      note: `binary codec vs JSON stringify+parse; ${codec.encodeGcs} GCs in ${fmt(codec.encodes)} encodes`,
+      groups: [
+        { name: 'encode', bars: [{ series: 'binary codec', value: codec.encodeNs, label: `${fmt(codec.encodeNs)} ns` }] },
+        { name: 'decode', bars: [{ series: 'binary codec', value: codec.decodeNs, label: `${fmt(codec.decodeNs)} ns` }] },
+        {
+          name: 'encode + decode',
+          bars: [
+            { series: 'binary codec', value: codec.encodeNs + codec.decodeNs, label: `${fmt(codec.encodeNs + codec.decodeNs)} ns (${fmt((codec.encodeNs + codec.decodeNs) / codec.jsonNs, 2)}×)` },
+            { series: 'JSON', value: codec.jsonNs, label: `${fmt(codec.jsonNs)} ns` },
+          ],
+        },
+      ],
+    },
+  ];
+  const dir = writeBenchReport('ipc', printed(), { reports: REPORTS, valuesPerReport: VALUES, rttRounds: RTT_ROUNDS, codec, transports: rows }, panels);
+  if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);
 }
 
 await main();

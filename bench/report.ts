@@ -170,7 +170,9 @@ export function barChartSvg(title: string, panels: readonly Panel[], subtitle?: 
     const refs = p.references ?? [];
     if (refs.length > 0) y += 16;
     for (const r of refs) {
-      out.push(`<text x="${X(r.value).toFixed(1)}" y="${y - 2}" font-size="10" fill="#444" text-anchor="middle">${esc(r.label)}</text>`);
+      const half = (r.label.length * CHAR_W_11 * 0.9) / 2;
+      const rx = clamp(X(r.value), labelW + half, W - 4 - half);
+      out.push(`<text x="${rx.toFixed(1)}" y="${y - 2}" font-size="10" fill="#444" text-anchor="middle">${esc(r.label)}</text>`);
     }
     y += 6;
     const top = y;
