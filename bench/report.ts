@@ -174,7 +174,7 @@ export function barChartSvg(title: string, panels: readonly Panel[], subtitle?: 
       const rx = clamp(X(r.value), labelW + half, W - 4 - half);
       out.push(`<text x="${rx.toFixed(1)}" y="${y - 2}" font-size="10" fill="#444" text-anchor="middle">${esc(r.label)}</text>`);
     }
-    y += 6;
+    y += refs.length > 0 ? 6 : 10;
     const top = y;
     const body: string[] = [];
     for (const g of p.groups) {

@@ -9,6 +9,7 @@
 // Usage: npm run bench:shape [-- --seconds 12 --rates 50,200,1000]   (rates in KiB/s: trickle's unit)
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createSay, writeBenchReport, type Panel } from './report.js';
 import { ccp, freePort, hasCommand, killAll, makeTorrent, run, startShape, tempDir, ARIA2_FLAGS, type Proc } from '../test/shape/real-clients.js';
 
 interface Args {
@@ -135,31 +136,68 @@ async function transfer(shaper: 'trickle' | 'shape', rateKiB: number, seconds: n
   }
 }
 
+/** Per cap, trickle against ccp-bt shape: how close to the target, and how steady. */
+function shapePanels(rows: readonly { rate: number; trickle: Result; shape: Result }[]): Panel[] {
+  const both = (r: { trickle: Result; shape: Result }): [string, Result][] => [['trickle', r.trickle], ['ccp-bt shape', r.shape]];
+  return [
+    {
+      title: 'achieved rate / target (1 = on target)',
+      note: 'bars from 1; whiskers: p10–p90 of per-second rates / target; the label adds the error',
+      baseline: 1,
+      groups: rows.map((r) => ({
+        name: `${r.rate} KiB/s`,
+        bars: both(r).map(([series, x]) => ({
+          series,
+          value: x.ratio,
+          range: [x.p10, x.p90] as const,
+          label: `${x.ratio.toFixed(3)} (${x.ratio >= 1 ? '+' : ''}${((x.ratio - 1) * 100).toFixed(1)}%)`,
+        })),
+      })),
+    },
+    {
+      title: 'variation of per-second rates: cv (less is better)',
+      note: 'the label adds cv shape / trickle',
+      groups: rows.map((r) => ({
+        name: `${r.rate} KiB/s`,
+        bars: both(r).map(([series, x]) => ({
+          series,
+          value: x.cv,
+          label: series === 'trickle' ? x.cv.toFixed(3) : `${x.cv.toFixed(3)} (${(x.cv / Math.max(1e-9, r.trickle.cv)).toFixed(2)}× trickle)`,
+        })),
+      })),
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   for (const c of ['aria2c', 'trickle']) if (!hasCommand(c)) throw new Error(`${c} is not installed (apt-get install aria2 trickle)`);
   const t = tempDir('bench-shape');
   const fmt = (n: number): string => n.toFixed(3);
+  // Everything printed is also kept for bench-out/shape-<time>/table.txt.
+  const { say, lines } = createSay();
   try {
-    console.log(`bench:shape — aria2 seeding (--event-poll=select), ccp-bt leecher, ~${args.seconds} s per transfer`);
-    console.log('cap        shaper   rate/target  p10/target  p90/target  cv(1s)   seconds');
+    say(`bench:shape — aria2 seeding (--event-poll=select), ccp-bt leecher, ~${args.seconds} s per transfer`);
+    say('cap        shaper   rate/target  p10/target  p90/target  cv(1s)   seconds');
     const rows: { rate: number; trickle: Result; shape: Result }[] = [];
     for (const r of args.ratesKiB) {
       const tr = await transfer('trickle', r, args.seconds, t.dir);
-      console.log(`${String(r).padStart(5)} KiB/s trickle  ${fmt(tr.ratio).padStart(10)}  ${fmt(tr.p10).padStart(10)}  ${fmt(tr.p90).padStart(10)}  ${fmt(tr.cv).padStart(6)}  ${tr.seconds.toFixed(1).padStart(7)}`);
+      say(`${String(r).padStart(5)} KiB/s trickle  ${fmt(tr.ratio).padStart(10)}  ${fmt(tr.p10).padStart(10)}  ${fmt(tr.p90).padStart(10)}  ${fmt(tr.cv).padStart(6)}  ${tr.seconds.toFixed(1).padStart(7)}`);
       const sh = await transfer('shape', r, args.seconds, t.dir);
-      console.log(`${String(r).padStart(5)} KiB/s shape    ${fmt(sh.ratio).padStart(10)}  ${fmt(sh.p10).padStart(10)}  ${fmt(sh.p90).padStart(10)}  ${fmt(sh.cv).padStart(6)}  ${sh.seconds.toFixed(1).padStart(7)}`);
+      say(`${String(r).padStart(5)} KiB/s shape    ${fmt(sh.ratio).padStart(10)}  ${fmt(sh.p10).padStart(10)}  ${fmt(sh.p90).padStart(10)}  ${fmt(sh.cv).padStart(6)}  ${sh.seconds.toFixed(1).padStart(7)}`);
       rows.push({ rate: r, trickle: tr, shape: sh });
     }
-    console.log('');
+    say('');
     for (const { rate, trickle, shape } of rows) {
       const closer = Math.abs(shape.ratio - 1) <= Math.abs(trickle.ratio - 1);
       const smoother = shape.cv <= trickle.cv;
-      console.log(
+      say(
         `${rate} KiB/s: error shape ${((shape.ratio - 1) * 100).toFixed(1)}% vs trickle ${((trickle.ratio - 1) * 100).toFixed(1)}% (${closer ? 'closer' : 'NOT closer'}); ` +
           `cv shape/trickle = ${(shape.cv / Math.max(1e-9, trickle.cv)).toFixed(2)} (${smoother ? 'smoother' : 'NOT smoother'})`,
       );
     }
+    const dir = writeBenchReport('shape', lines(), { seconds: args.seconds, ratesKiB: args.ratesKiB, rows }, shapePanels(rows));
+    if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);
   } finally {
     await killAll();
     t.cleanup();
