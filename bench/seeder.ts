@@ -20,6 +20,7 @@ import { parseMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
 import { encodeHandshake } from '../datapath/wire/handshake.js';
 import { startTracker } from '../tracker/server.js';
+import { createSay, writeBenchReport, type Panel } from './report.js';
 
 const BLOCK = 16 * 1024;
 
@@ -263,6 +264,59 @@ async function runScale(root: string, n: number, peers: number, loadS: number, s
   }
 }
 
+/** N/10 torrents (the reference) against N: per-torrent costs should stay flat, lag and serving level. */
+function seederPanels(ref: ScaleResult, big: ScaleResult): Panel[] {
+  const both = [ref, big];
+  const series = (r: ScaleResult): string => `${r.torrents} torrents`;
+  const vs = (r: ScaleResult, a: number, b: number): string => (r === big && b > 0 ? ` (${(a / b).toFixed(2)}×)` : '');
+  const kib = (b: number): string => `${(b / 1024).toFixed(1)} KiB`;
+  return [
+    {
+      title: 'start-up to all seeding, per torrent (ms, less is better)',
+      note: `the label adds the total and, for ${big.torrents}, the ratio to ${ref.torrents} (1.00 = flat per-torrent cost)`,
+      groups: [
+        {
+          name: 'start-up per torrent',
+          bars: both.map((r) => ({
+            series: series(r),
+            value: r.startupMs / r.torrents,
+            label: `${(r.startupMs / r.torrents).toFixed(2)} ms, ${(r.startupMs / 1000).toFixed(2)} s in all${vs(r, r.startupMs / r.torrents, ref.startupMs / ref.torrents)}`,
+          })),
+        },
+      ],
+    },
+    {
+      title: 'memory per torrent (KiB, less is better)',
+      groups: [
+        { name: 'RSS per torrent', bars: both.map((r) => ({ series: series(r), value: r.rssPerTorrent / 1024, label: `${kib(r.rssPerTorrent)}${vs(r, r.rssPerTorrent, ref.rssPerTorrent)}` })) },
+        { name: 'heap+external per torrent', bars: both.map((r) => ({ series: series(r), value: r.heapPerTorrent / 1024, label: `${kib(r.heapPerTorrent)}${vs(r, r.heapPerTorrent, ref.heapPerTorrent)}` })) },
+      ],
+    },
+    {
+      title: `memory per peer (KiB, ${big.peers} peers; RSS per peer is noisy)`,
+      groups: [
+        { name: 'RSS per peer', bars: both.map((r) => ({ series: series(r), value: r.rssPerPeer / 1024, label: kib(r.rssPerPeer) })) },
+        { name: 'heap+external per peer', bars: both.map((r) => ({ series: series(r), value: r.heapPerPeer / 1024, label: kib(r.heapPerPeer) })) },
+      ],
+    },
+    {
+      title: 'seeder event-loop lag p99 (ms, less is better)',
+      note: 'under load, the label adds the maximum',
+      groups: [
+        { name: 'idle (announcing)', bars: both.map((r) => ({ series: series(r), value: r.lagIdleP99Ms, label: `${r.lagIdleP99Ms.toFixed(1)} ms` })) },
+        {
+          name: 'under load',
+          bars: both.map((r) => ({ series: series(r), value: r.lagLoadP99Ms, label: `${r.lagLoadP99Ms.toFixed(1)} ms (max ${r.lagLoadMaxMs.toFixed(0)})${vs(r, r.lagLoadP99Ms, ref.lagLoadP99Ms)}` })),
+        },
+      ],
+    },
+    {
+      title: 'blocks served per second (more is better)',
+      groups: [{ name: 'blocks/s served', bars: both.map((r) => ({ series: series(r), value: r.blocksPerS, label: `${Math.round(r.blocksPerS)}/s${vs(r, r.blocksPerS, ref.blocksPerS)}` })) }],
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -287,19 +341,23 @@ async function main(): Promise<void> {
     const kib = (b: number): string => (b / 1024).toFixed(1);
     const row = (r: ScaleResult): string =>
       `| ${r.torrents} | ${r.peers} | ${(r.startupMs / 1000).toFixed(2)} s (${(r.startupMs / r.torrents).toFixed(2)} ms/torrent) | ${kib(r.rssPerTorrent)} / ${kib(r.heapPerTorrent)} | ${kib(r.rssPerPeer)} / ${kib(r.heapPerPeer)} | ${r.lagIdleP99Ms.toFixed(1)} | ${r.lagLoadP99Ms.toFixed(1)} (max ${r.lagLoadMaxMs.toFixed(0)}) | ${Math.round(r.blocksPerS)} |`;
-    console.log(`\nseeder: ${n} vs ${Math.round(n / 10)} torrents (8-40 KiB each, one UDP tracker), ${peers} raw-socket peers, ${loadS} s of load`);
-    console.log('| torrents | peers | start-up to all seeding | KiB/torrent RSS / heap | KiB/peer RSS / heap | lag p99 idle ms | lag p99 load ms | blocks/s served |');
-    console.log('|---|---|---|---|---|---|---|---|');
-    console.log(row(ref));
-    console.log(row(big));
+    // Everything printed is also kept for bench-out/seeder-<time>/table.txt.
+    const { say, lines } = createSay();
+    say(`\nseeder: ${n} vs ${Math.round(n / 10)} torrents (8-40 KiB each, one UDP tracker), ${peers} raw-socket peers, ${loadS} s of load`);
+    say('| torrents | peers | start-up to all seeding | KiB/torrent RSS / heap | KiB/peer RSS / heap | lag p99 idle ms | lag p99 load ms | blocks/s served |');
+    say('|---|---|---|---|---|---|---|---|');
+    say(row(ref));
+    say(row(big));
     const ratio = (a: number, b: number): string => (b > 0 ? (a / b).toFixed(2) : 'n/a');
-    console.log(`\nratios (${n} / ${Math.round(n / 10)} torrents; 1.00 = flat per-torrent cost):`);
-    console.log(`  start-up per torrent      ${ratio(big.startupMs / big.torrents, ref.startupMs / ref.torrents)}`);
-    console.log(`  RSS per torrent           ${ratio(big.rssPerTorrent, ref.rssPerTorrent)}`);
-    console.log(`  heap per torrent          ${ratio(big.heapPerTorrent, ref.heapPerTorrent)}`);
-    console.log(`  lag p99 under load        ${ratio(big.lagLoadP99Ms, ref.lagLoadP99Ms)}`);
-    console.log(`  blocks/s served           ${ratio(big.blocksPerS, ref.blocksPerS)}`);
-    console.log(`(driver's own lag p99: ${ref.driverLagP99Ms.toFixed(1)} / ${big.driverLagP99Ms.toFixed(1)} ms; a loaded driver under-drives the seeder)`);
+    say(`\nratios (${n} / ${Math.round(n / 10)} torrents; 1.00 = flat per-torrent cost):`);
+    say(`  start-up per torrent      ${ratio(big.startupMs / big.torrents, ref.startupMs / ref.torrents)}`);
+    say(`  RSS per torrent           ${ratio(big.rssPerTorrent, ref.rssPerTorrent)}`);
+    say(`  heap per torrent          ${ratio(big.heapPerTorrent, ref.heapPerTorrent)}`);
+    say(`  lag p99 under load        ${ratio(big.lagLoadP99Ms, ref.lagLoadP99Ms)}`);
+    say(`  blocks/s served           ${ratio(big.blocksPerS, ref.blocksPerS)}`);
+    say(`(driver's own lag p99: ${ref.driverLagP99Ms.toFixed(1)} / ${big.driverLagP99Ms.toFixed(1)} ms; a loaded driver under-drives the seeder)`);
+    const dir = writeBenchReport('seeder', lines(), { torrents: n, peers, loadS, spacingMs, results: [ref, big] }, seederPanels(ref, big));
+    if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);
   } finally {
     await tracker.close();
     rmSync(root, { recursive: true, force: true });
