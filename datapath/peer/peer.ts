@@ -174,6 +174,8 @@ export class Peer implements ControlledFlow {
     this.controls = { rateBps, choke: c.choke === true, window, rateInBps };
     const now = monoUs();
     this.flowBucket.setRate(this.controls.rateBps, now);
+    // SERVE_BATCH_US of credit may build up, so a capped flow sends a few blocks per wakeup.
+    this.flowBucket.setBurst(Math.max(BLOCK_SIZE, Math.round((this.controls.rateBps * SERVE_BATCH_US) / 1e6)));
     this.requestBucket.setRate(rateInBps, now);
     // 20 ms of credit may build up, so requests can go out in batches rather than block by block.
     this.requestBucket.setBurst(Math.max(BLOCK_SIZE, Math.round(rateInBps / 50)));
@@ -497,10 +499,14 @@ export class Peer implements ControlledFlow {
       if (this.socket.writableLength + this.readBytesInFlight >= SEND_HIGH_WATER) return; // 'drain' resumes
       const r = q[this.peerRequestsHead]!;
       const now = monoUs();
-      const wait = Math.max(this.flowBucket.delayUs(r.length, now), this.owner.context.upBucket.delayUs(r.length, now));
-      if (wait > 0) {
+      const up = this.owner.context.upBucket;
+      if (this.flowBucket.delayUs(r.length, now) > 0 || up.delayUs(r.length, now) > 0) {
+        // Capped: sleep until the credit covers a batch (SERVE_BATCH_US of the cap, at most what is
+        // asked) rather than the next block alone: each wakeup sends one corked batch.
+        const queued = (q.length - this.peerRequestsHead) * r.length;
+        const wait = Math.max(this.flowBucket.delayUs(serveBatchBytes(this.flowBucket, r.length, queued), now), up.delayUs(serveBatchBytes(up, r.length, queued), now));
         this.serveWake = true;
-        this.owner.context.pacer.after(wait, () => {
+        this.owner.context.pacer.after(Math.max(wait, 1), () => {
           this.serveWake = false;
           this.servePump();
         });
@@ -672,4 +678,13 @@ export class Peer implements ControlledFlow {
     this.peerRequests.length = 0;
     this.owner.onPeerClosed(this, reason);
   }
+}
+
+/** How much upload credit a capped flow waits for before it sends again, µs of the cap. */
+const SERVE_BATCH_US = 10_000;
+
+/** Bytes to wait for under `bucket`: SERVE_BATCH_US of its rate, at least one block, at most what is queued. */
+function serveBatchBytes(bucket: TokenBucket, blockBytes: number, queuedBytes: number): number {
+  if (bucket.rateBps === 0) return blockBytes;
+  return Math.max(blockBytes, Math.min(queuedBytes, (bucket.rateBps * SERVE_BATCH_US) / 1e6));
 }
