@@ -15,7 +15,7 @@ import { createTorrent } from '../datapath/metainfo/create.js';
 import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
 import { parseBytes } from '../util/units.js';
-import { writeBenchReport, type Panel } from './report.js';
+import { createSay, writeBenchReport, type Panel } from './report.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations.
 import { ensureCliBundle as ensureBundle } from '../scripts/bundle-cli.mjs';
 
@@ -51,11 +51,7 @@ if (droppedCaCerts) delete childEnv.NODE_EXTRA_CA_CERTS;
 let cappedBps = 0;
 
 // Everything printed is also kept for bench-out/…/table.txt; the figures go to results.json and plot.svg.
-const printed: string[] = [];
-function say(line: string): void {
-  console.log(line);
-  printed.push(line);
-}
+const { say, lines: printedLines } = createSay();
 const scenarios: { name: string; results: RunResult[] }[] = [];
 
 const children = new Set<ChildProcess>();
@@ -335,7 +331,7 @@ try {
     title,
     groups: scenarios.map((sc) => ({ name: sc.name, bars: sc.results.map((r) => ({ series: r.client, value: value(r), label: `${value(r).toFixed(2)} ${unit}` })) })),
   });
-  const dir = writeBenchReport('transfer', printed.join('\n'), { runs, pieceLength, droppedCaCerts, startupS, scenarios }, [
+  const dir = writeBenchReport('transfer', printedLines(), { runs, pieceLength, droppedCaCerts, startupS, scenarios }, [
     panel('throughput, end to end (MB/s, more is better)', (r) => mbps(r, r.endToEndS), 'MB/s'),
     panel('leecher CPU, all leechers (s, less is better)', (r) => r.leecherCpuS, 's'),
     panel('seeder CPU (s, less is better)', (r) => r.seederCpuS, 's'),

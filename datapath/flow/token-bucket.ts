@@ -152,13 +152,10 @@ function checkNonNegative(n: number, what: string): number {
 /**
  * Wakes callbacks at µs deadlines with one timer for all of them. setTimeout is ~1 ms coarse and fires
  * late; that costs no rate, since the bucket keeps the credit a late sender earns (several blocks go per
- * wakeup at high rates). By default nothing is polled: polling deadlines closer than 1 ms with
- * setImmediate spun the event loop whenever a cap was set, a seeder capped at 20 MB/s burned a whole
- * core. `immediateBelowUs` turns such polling back on where sub-millisecond timing is worth a core.
+ * wakeup at high rates). Nothing is polled: polling deadlines closer than 1 ms with setImmediate spun
+ * the event loop whenever a cap was set (a seeder capped at 20 MB/s burned a whole core).
  */
 export interface PacerOptions {
-  /** Deadlines nearer than this are polled with setImmediate rather than a timer (default 0: never poll). */
-  immediateBelowUs?: number;
   clock?: () => number;
 }
 
@@ -179,11 +176,9 @@ export class Pacer {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private armedForUs = Number.POSITIVE_INFINITY;
-  private readonly immediateBelowUs: number;
   private readonly clock: () => number;
 
   constructor(opts: PacerOptions = {}) {
-    this.immediateBelowUs = opts.immediateBelowUs ?? 0;
     this.clock = opts.clock ?? nowUs;
   }
 
@@ -228,11 +223,8 @@ export class Pacer {
     this.disarm();
     this.armedForUs = first.atUs;
     const wait = first.atUs - this.clock();
-    if (wait <= 0 || wait < this.immediateBelowUs) {
+    if (wait <= 0) {
       this.immediate = setImmediate(this.fire);
-    } else if (this.immediateBelowUs > 0) {
-      // Wake a little early (timers run late); the remainder is polled.
-      this.timer = setTimeout(this.fire, Math.max(1, Math.floor((wait - this.immediateBelowUs) / 1000)));
     } else {
       // Rounded up: a timer that fires before the deadline would only cost a second wakeup.
       this.timer = setTimeout(this.fire, Math.max(1, Math.ceil(wait / 1000)));

@@ -167,8 +167,8 @@ export class Storage {
           this.withFile(s.fileIndex, 'write', async (h) => {
             let done = 0;
             const policy = this.pool.writes;
-            const t0 = performance.now();
             if (policy.onLoop(Date.now())) {
+              const t0 = performance.now();
               while (done < s.length) {
                 const n = writeSync(h.fd, data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
                 if (n <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
