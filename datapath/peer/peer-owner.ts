@@ -49,8 +49,13 @@ export interface PeerOwner {
   readBlock(index: number, begin: number, length: number): Promise<PinnedBlock>;
   /** The block without waiting if it is already in memory, else null; release() it as above. */
   peekBlock(index: number, begin: number, length: number): PinnedBlock | null;
-  /** A block arrived (requested or not); the owner stores it and cancels duplicates in end-game. */
+  /**
+   * A block arrived (requested or not); the owner stores it and cancels duplicates in end-game. `block`
+   * may lie in a buffer that is reused after the read is handled: see flushBlocks.
+   */
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void;
+  /** The read that delivered blocks is handled: whatever the owner keeps of them must be copied or written now. */
+  flushBlocks(): void;
   /** Top the peer's requests up to its window. */
   fillRequests(peer: Peer): void;
   onPeerInterest(peer: Peer): void;

@@ -326,6 +326,9 @@ export class Peer implements ControlledFlow {
     } catch (err) {
       this.close(err instanceof WireError ? `protocol violation: ${err.message}` : `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       return;
+    } finally {
+      // Blocks handled above may lie in the shared read buffer, which the next read overwrites.
+      this.owner.flushBlocks();
     }
     if (wantsPump && !this.closed) this.owner.fillRequests(this);
   }

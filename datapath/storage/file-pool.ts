@@ -10,6 +10,8 @@ export type FileMode = 'read' | 'write';
 interface Entry {
   key: string;
   opening: Promise<FileHandle>;
+  /** Set once `opening` resolved, so a lease can be taken without waiting (leaseOpen). */
+  handle: FileHandle | null;
   users: number; // leases not yet released; a leased handle is never closed under its user
   closeWhenIdle: boolean;
 }
@@ -48,13 +50,18 @@ export class FilePool {
       this.entries.delete(key);
       this.entries.set(key, entry);
     } else {
-      entry = { key, opening: openFile(path, mode), users: 0, closeWhenIdle: false };
+      entry = { key, opening: openFile(path, mode), handle: null, users: 0, closeWhenIdle: false };
       this.entries.set(key, entry);
       const created = entry;
-      created.opening.catch(() => {
-        // A failed open must not stay cached: the next attempt retries (the file may appear later).
-        if (this.entries.get(key) === created) this.entries.delete(key);
-      });
+      created.opening.then(
+        (h) => {
+          created.handle = h;
+        },
+        () => {
+          // A failed open must not stay cached: the next attempt retries (the file may appear later).
+          if (this.entries.get(key) === created) this.entries.delete(key);
+        },
+      );
     }
     entry.users++;
     this.evictIdle();
@@ -65,7 +72,25 @@ export class FilePool {
       entry.users--;
       throw err;
     }
-    const leased = entry;
+    return this.lease(entry, handle);
+  }
+
+  /**
+   * A lease on `path`'s handle if it is open already, else null (then use acquire). For I/O that must
+   * happen now, such as writing from a buffer its owner reuses once the caller returns.
+   */
+  leaseOpen(path: string, mode: FileMode): FileLease | null {
+    if (this.closed) return null;
+    const key = `${mode}\0${path}`;
+    const entry = this.entries.get(key);
+    if (!entry || entry.handle === null || entry.closeWhenIdle) return null;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    entry.users++;
+    return this.lease(entry, entry.handle);
+  }
+
+  private lease(leased: Entry, handle: FileHandle): FileLease {
     let released = false;
     return {
       handle,

@@ -1,12 +1,12 @@
 // A torrent's data on disk: pieces read and written across file boundaries through pooled handles,
 // SHA-1 verified before a piece counts, and resume by hashing what is already there.
 import { createHash } from 'node:crypto';
-import { writeSync } from 'node:fs';
+import { writevSync } from 'node:fs';
 import { stat, type FileHandle } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { pieceHashOf, pieceLengthOf, type Metainfo } from '../metainfo/metainfo.js';
 import { Bitfield } from './bitfield.js';
-import { FilePool, type FileMode } from './file-pool.js';
+import { FilePool, type FileLease, type FileMode } from './file-pool.js';
 import { PieceMap, type FileSegment } from './piece-map.js';
 
 export class StorageError extends Error {
@@ -162,37 +162,67 @@ export class Storage {
     if (this.have.get(piece) || this.writing.has(piece)) return true;
     this.writing.add(piece);
     try {
-      await Promise.all(
-        this.segmentsOf(piece, 0, length).map((s) =>
-          this.withFile(s.fileIndex, 'write', async (h) => {
-            let done = 0;
-            const policy = this.pool.writes;
-            if (policy.onLoop(Date.now())) {
-              const t0 = performance.now();
-              while (done < s.length) {
-                const n = writeSync(h.fd, data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
-                if (n <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
-                done += n;
-              }
-              policy.record(performance.now() - t0, Date.now());
-              return;
-            }
-            while (done < s.length) {
-              const { bytesWritten } = await h.write(data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
-              if (bytesWritten <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
-              done += bytesWritten;
-            }
-          }),
-        ),
-      );
+      const pending = this.writeRun(piece, 0, [data], false);
+      if (pending) await pending;
       this.have.set(piece, true);
       return true;
-    } catch (err) {
-      if (err instanceof StorageError) throw err;
-      throw new StorageError(`writing piece ${piece}: ${errorText(err)}`);
     } finally {
       this.writing.delete(piece);
     }
+  }
+
+  /**
+   * Writes `parts` (contiguous bytes) at `begin` of a piece that is not verified yet: they count for
+   * nothing until markVerified. The parts may sit in a buffer the caller reuses as soon as this returns
+   * (the socket's read buffer), so they are written now, on the loop, when the write policy allows and
+   * the files are open; otherwise they are copied and written from the thread pool, and the promise
+   * returned settles when that is done. Throws (or rejects with) StorageError.
+   */
+  writeUnverified(piece: number, begin: number, parts: readonly Buffer[]): Promise<void> | null {
+    return this.writeRun(piece, begin, parts, true);
+  }
+
+  /** writeUnverified; `transient` parts are copied before a write that happens later. */
+  private writeRun(piece: number, begin: number, parts: readonly Buffer[], transient: boolean): Promise<void> | null {
+    this.checkOpen();
+    this.checkPiece(piece);
+    let length = 0;
+    for (const p of parts) length += p.length;
+    if (!Number.isInteger(begin) || begin < 0 || begin + length > this.pieceLength(piece)) {
+      throw new StorageError(`write ${begin}+${length} outside piece ${piece} of ${this.pieceLength(piece)} bytes`);
+    }
+    const segments = this.segmentsOf(piece, begin, length);
+    const policy = this.pool.writes;
+    if (policy.onLoop(Date.now())) {
+      const leases: FileLease[] = [];
+      try {
+        for (const s of segments) {
+          const lease = this.pool.leaseOpen(this.filePaths[s.fileIndex]!, 'write');
+          if (!lease) break;
+          leases.push(lease);
+        }
+        if (leases.length === segments.length) {
+          const t0 = performance.now();
+          segments.forEach((s, i) => this.writeSegmentNow(leases[i]!.handle.fd, s, parts));
+          policy.record(performance.now() - t0, Date.now());
+          return null;
+        }
+      } catch (err) {
+        if (err instanceof StorageError) throw err;
+        throw new StorageError(`writing piece ${piece}: ${errorText(err)}`);
+      } finally {
+        for (const l of leases) l.release();
+      }
+    }
+    const data = parts.length === 1 ? (transient ? Buffer.from(parts[0]!) : parts[0]!) : Buffer.concat(parts as Buffer[], length);
+    return this.writeSegmentsLater(piece, segments, data);
+  }
+
+  /** A piece whose blocks were written with writeUnverified passed its hash check: it now counts. */
+  markVerified(piece: number): void {
+    this.checkOpen();
+    this.checkPiece(piece);
+    this.have.set(piece, true);
   }
 
   /** Closes our handles (a shared pool stays open for other torrents). */
@@ -223,6 +253,37 @@ export class Storage {
     });
   }
 
+  /** Writes segment `s` of the run made of `parts` with pwritev, finishing short writes. */
+  private writeSegmentNow(fd: number, s: FileSegment, parts: readonly Buffer[]): void {
+    let done = 0;
+    while (done < s.length) {
+      const iov = slicePartsOf(parts, s.bufferOffset + done, s.length - done);
+      const n = writevSync(fd, iov, s.fileOffset + done);
+      if (n <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
+      done += n;
+    }
+  }
+
+  private async writeSegmentsLater(piece: number, segments: FileSegment[], data: Buffer): Promise<void> {
+    try {
+      await Promise.all(
+        segments.map((s) =>
+          this.withFile(s.fileIndex, 'write', async (h) => {
+            let done = 0;
+            while (done < s.length) {
+              const { bytesWritten } = await h.write(data, s.bufferOffset + done, s.length - done, s.fileOffset + done);
+              if (bytesWritten <= 0) throw new StorageError(`short write to ${this.filePaths[s.fileIndex]}`);
+              done += bytesWritten;
+            }
+          }),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof StorageError) throw err;
+      throw new StorageError(`writing piece ${piece}: ${errorText(err)}`);
+    }
+  }
+
   private async withFile<T>(fileIndex: number, mode: FileMode, fn: (h: FileHandle) => Promise<T>): Promise<T> {
     const path = this.filePaths[fileIndex]!;
     let lease;
@@ -247,6 +308,20 @@ export class Storage {
   private checkOpen(): void {
     if (this.closed) throw new StorageError('storage is closed');
   }
+}
+
+/** The buffers covering bytes [from, from + length) of the run made of `parts` laid end to end. */
+function slicePartsOf(parts: readonly Buffer[], from: number, length: number): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  const end = from + length;
+  for (const p of parts) {
+    const pEnd = at + p.length;
+    if (pEnd > from && at < end) out.push(p.subarray(Math.max(0, from - at), Math.min(p.length, end - at)));
+    if (pEnd >= end) break;
+    at = pEnd;
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

@@ -1,6 +1,7 @@
 // Which blocks to request next: rarest-first piece selection with random first pieces, blocks of
 // pieces already started first (to finish them), end-game duplicates once every missing block is
-// requested. Holds the partial pieces' data until a piece is whole and handed to storage.
+// requested. It tracks which blocks of the partial pieces are in; their bytes go to storage as they
+// arrive (storage/incoming-pieces.ts).
 import { BLOCK_SIZE } from '../wire/messages.js';
 import type { Bitfield } from '../storage/bitfield.js';
 
@@ -30,7 +31,6 @@ export interface PartialPiece {
   received: number;
   /** Blocks in state FREE (so a pick skips pieces with nothing left to ask for). */
   free: number;
-  readonly data: Buffer;
   /** Keys of the peers that sent blocks of this piece (blamed if the hash fails). */
   readonly contributors: Set<string>;
   writing: boolean;
@@ -50,14 +50,10 @@ export interface PickPeer {
   readonly outstandingCount: number;
 }
 
-/** Spare piece buffers kept for reuse (allocating 256 KiB+ per piece churns the GC). */
-const SPARE_BUFFERS = 16;
-
 export class Picker {
   readonly availability: Uint32Array;
   readonly partial = new Map<number, PartialPiece>();
   private endgame = false;
-  private readonly spare: Buffer[] = [];
   /** Reused by pick(): started pieces with free blocks. */
   private readonly started: PartialPiece[] = [];
 
@@ -149,16 +145,16 @@ export class Picker {
   }
 
   /**
-   * Stores a received block. Returns the piece when it became whole (hand it to storage), 'dup' when
-   * the block was already there or is not wanted, or null when the piece still misses blocks.
+   * Marks a received block of `length` bytes as in. Returns the piece when it became whole (verify it),
+   * 'dup' when the block was already there or is not wanted (drop it), or null when the piece still
+   * misses blocks.
    */
-  receive(index: number, begin: number, block: Buffer, contributor: string): PartialPiece | 'dup' | null {
+  receive(index: number, begin: number, length: number, contributor: string): PartialPiece | 'dup' | null {
     const p = this.partial.get(index);
     if (!p || p.writing || begin % BLOCK_SIZE !== 0) return 'dup';
     const b = begin / BLOCK_SIZE;
     const expected = Math.min(BLOCK_SIZE, p.length - begin);
-    if (b >= p.blocks || block.length !== expected || p.state[b] === RECEIVED) return 'dup';
-    block.copy(p.data, begin);
+    if (b >= p.blocks || length !== expected || p.state[b] === RECEIVED) return 'dup';
     if (p.state[b] === FREE) p.free--; // unrequested, or its request was released: still welcome
     p.state[b] = RECEIVED;
     if (p.askers[b]! > 0) p.askers[b]!--;
@@ -169,11 +165,9 @@ export class Picker {
     return p;
   }
 
-  /** Storage verified and wrote the piece (ok) or the hash failed (start over). Its buffer is reused. */
+  /** Storage verified and wrote the piece (ok) or the hash failed or a write did (start over). */
   finished(index: number, ok: boolean): void {
-    const p = this.partial.get(index);
     this.partial.delete(index);
-    if (p && p.data.length === this.pieceLength && this.spare.length < SPARE_BUFFERS) this.spare.push(p.data);
     if (!ok) this.endgame = false;
   }
 
@@ -196,7 +190,7 @@ export class Picker {
     const p: PartialPiece = {
       index, length, blocks, received: 0, free: blocks, writing: false,
       state: new Uint8Array(blocks), askers: new Uint8Array(blocks),
-      data: (length === this.pieceLength ? this.spare.pop() : undefined) ?? Buffer.allocUnsafe(length), contributors: new Set(),
+      contributors: new Set(),
     };
     this.partial.set(index, p);
     return p;

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import type { Metainfo } from '../metainfo/metainfo.js';
 import type { Storage } from '../storage/storage.js';
+import { IncomingPieces } from '../storage/incoming-pieces.js';
 import type { Bitfield } from '../storage/bitfield.js';
 import { Announcer, type PeerAddress } from '../tracker/announcer.js';
 import { TORRENT, TORRENT_BANK_SIZE } from '../program/schema.js';
@@ -75,6 +76,8 @@ export class Torrent extends EventEmitter implements PeerOwner {
   readonly totalBytes: number;
   readonly have: Bitfield;
   readonly picker: Picker;
+  /** Blocks of the pieces being downloaded, on their way to disk. */
+  private readonly incoming: IncomingPieces;
   readonly torrentStats = new Float64Array(TORRENT_BANK_SIZE);
   readonly peers = new Set<Peer>();
   readonly context: EngineContext;
@@ -111,6 +114,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     this.totalBytes = meta.totalBytes;
     this.have = storage.have;
     this.picker = new Picker(this.have, meta.pieceLength, meta.lastPieceLength);
+    this.incoming = new IncomingPieces(storage);
     this.cache = new PieceReadCache(storage);
     this.maxPeers = opts.maxPeers ?? 50;
     this.slots = opts.uploadSlots ?? 4;
@@ -287,31 +291,38 @@ export class Torrent extends EventEmitter implements PeerOwner {
   }
 
   onBlock(peer: Peer, index: number, begin: number, block: Buffer): void {
-    const r = this.picker.receive(index, begin, block, peer.blameKey);
+    const r = this.picker.receive(index, begin, block.length, peer.blameKey);
     if (r === 'dup') {
       this.wasted += block.length;
       return;
     }
+    this.incoming.add(index, begin, block);
     if (this.picker.inEndgame) {
       const key = blockKey(index, begin);
       for (const p of this.peers) if (p !== peer) p.cancelIfOutstanding(key);
     }
     if (r === null) return;
     const piece = r;
-    this.storage.writePiece(piece.index, piece.data).then(
+    this.incoming.complete(piece.index, piece.length).then(
       (ok) => {
         this.picker.finished(piece.index, ok);
+        if (this.closed) return;
         if (ok) this.pieceVerified(piece.index);
         else this.hashFailed(piece.index, piece.contributors);
       },
       (err: unknown) => {
         this.picker.finished(piece.index, false);
+        if (this.closed) return;
         const msg = `writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`;
         this.context.log(`${this.name}: ${msg}`);
         this.emit('warning', msg);
         this.refillAll();
       },
     );
+  }
+
+  flushBlocks(): void {
+    this.incoming.flush();
   }
 
   onPeerInterest(peer: Peer): void {

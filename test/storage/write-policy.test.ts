@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { FilePool } from '../../datapath/storage/file-pool.js';
 import { Storage } from '../../datapath/storage/storage.js';
-import { ASYNC_HOLD_MS, SLOW_WRITE_MS, WritePolicy } from '../../datapath/storage/write-policy.js';
+import { ASYNC_HOLD_MS, SLOW_WRITE_MS, SLOW_WRITES_TO_MOVE, STALLED_WRITE_MS, STRIKE_WINDOW_MS, WritePolicy } from '../../datapath/storage/write-policy.js';
 import { multiFileTorrent, patternBytes } from '../metainfo/build-torrent.js';
 
 let dir: string;
@@ -19,16 +19,33 @@ afterEach(async () => {
 });
 
 describe('WritePolicy', () => {
-  it('writes on the loop until a write is slow, then in the thread pool for ASYNC_HOLD_MS', () => {
+  it('writes on the loop until writes stall, then in the thread pool for ASYNC_HOLD_MS', () => {
     const p = new WritePolicy();
     expect(p.onLoop(1000)).toBe(true);
     p.record(SLOW_WRITE_MS / 2, 1000);
     expect(p.onLoop(1001)).toBe(true);
-    p.record(SLOW_WRITE_MS * 3, 2000);
+    // A stall as long as STALLED_WRITE_MS moves at once.
+    p.record(STALLED_WRITE_MS, 2000);
     expect(p.slowWrites).toBe(1);
+    expect(p.moves).toBe(1);
     expect(p.onLoop(2001)).toBe(false);
     expect(p.onLoop(2000 + ASYNC_HOLD_MS - 1)).toBe(false);
     expect(p.onLoop(2000 + ASYNC_HOLD_MS)).toBe(true);
+  });
+
+  it('a few slow writes far apart (a descheduled write) stay on the loop; SLOW_WRITES_TO_MOVE close together move', () => {
+    const p = new WritePolicy();
+    const slow = (SLOW_WRITE_MS + STALLED_WRITE_MS) / 2;
+    for (let i = 0; i < 5; i++) p.record(slow, 1000 + i * STRIKE_WINDOW_MS);
+    expect(p.slowWrites).toBe(5);
+    expect(p.moves).toBe(0);
+    const t = 1000 + 10 * STRIKE_WINDOW_MS;
+    expect(p.onLoop(t)).toBe(true);
+    for (let i = 0; i < SLOW_WRITES_TO_MOVE - 1; i++) p.record(slow, t + i);
+    expect(p.onLoop(t + 100)).toBe(true);
+    p.record(slow, t + 200);
+    expect(p.moves).toBe(1);
+    expect(p.onLoop(t + 201)).toBe(false);
   });
 
   it("'async' never writes on the loop", () => {
