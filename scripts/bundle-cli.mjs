@@ -1,6 +1,11 @@
-// Bundles the CLI (cli/main.ts) and the world's peer host (world/peer-host.ts) into code-split ESM under
-// node_modules/.cache/ccp-bt/cli/, so a `ccp-bt` process starts in ~0.1 s CPU instead of ~0.5 s of tsx
-// compiling ~150 files. bin/launch.mjs runs the bundle only while it is fresh (no input changed since).
+// Bundles the CLI (cli/main.ts) and the world's peer host (world/peer-host.ts) into one CommonJS file each
+// under node_modules/.cache/ccp-bt/cli/, so a `ccp-bt` process starts in ~0.1 s CPU instead of ~0.5 s of
+// tsx compiling ~150 files. bin/launch.mjs runs the bundle only while it is fresh (no input changed since).
+//
+// One file, not code-split ESM: with the engine spread over chunks, every call into another chunk went
+// through an ESM import binding, and a 256 MiB download cost ~8 % more CPU (bench:transfer's leecher,
+// alternating runs). CommonJS rather than single-file ESM: another ~3 %, and no module linking at start.
+// Command modules still initialise lazily (esbuild wraps what is imported dynamically).
 //
 // Each build goes to a temp folder renamed to cli/<build id>; then manifest.json (inputs, build time,
 // build id) is replaced by rename. A process never sees a half-written bundle, and one already running
@@ -10,31 +15,69 @@
 // Run by `npm run build` and `prepare`; vitest's globalSetup calls setup() (rebuild when stale).
 // Failing to bundle is never fatal: everything runs from the sources under tsx.
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundleEntry } from '../bin/launch.mjs';
+import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundle } from '../bin/launch.mjs';
 
 const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts' };
+/** Where the commands are listed; each also gets an entry of its own (`command:<name>`). */
+const COMMANDS_FILE = 'cli/commands.ts';
 /** Files outside the import graph that still shape the bundle (compiler settings, dependency versions). */
 const EXTRA_INPUTS = ['tsconfig.json', 'package-lock.json'];
 const KEEP_RETIRED_MS = 30 * 60_000;
 // Kernel file times run on a coarse clock (a few ms behind Date.now()): an edit made just after the build
 // started could otherwise look older than it. Erring this way only costs a needless rebuild.
 const CLOCK_SLACK_MS = 100;
-// A CommonJS dependency inside ESM output needs a real `require` (esbuild's shim uses one if present).
-const BANNER = "import { createRequire as __ccpCreateRequire } from 'node:module'; const require = __ccpCreateRequire(import.meta.url);";
+// CommonJS has no import.meta: modules that resolve files from their own URL get the bundle file's.
+const BANNER = "const __ccpImportMetaUrl = require('node:url').pathToFileURL(__filename).href;";
 
-/** dsl/chevrotain.ts imports the install-time chevrotain bundle by a relative path that means nothing
- *  inside this bundle: point it at the package, which this bundle then carries once. */
-const chevrotainFromPackage = {
-  name: 'chevrotain-from-package',
+/** dsl/chevrotain.ts loads chevrotain with a top-level await (the sources are ESM), which CommonJS
+ *  cannot hold: in the bundle it is a plain re-export of the package, bundled in. */
+const chevrotainReexport = {
+  name: 'chevrotain-reexport',
   setup(build) {
-    build.onResolve({ filter: /\.cache\/ccp-bt\/chevrotain\.mjs$/ }, () => ({
-      path: createRequire(join(PACKAGE_ROOT, 'package.json')).resolve('chevrotain'),
+    build.onResolve({ filter: /^\.\/chevrotain\.js$/ }, (args) =>
+      args.importer.startsWith(join(PACKAGE_ROOT, 'dsl') + sep) ? { path: 'chevrotain-reexport', namespace: 'ccp-bt' } : undefined,
+    );
+    build.onLoad({ filter: /^chevrotain-reexport$/, namespace: 'ccp-bt' }, () => ({
+      contents: "export { createToken, Lexer, CstParser, EOF } from 'chevrotain';",
+      resolveDir: PACKAGE_ROOT,
+      loader: 'js',
     }));
   },
 };
+
+/**
+ * The commands cli/commands.ts lists, as { name, module, register }. A `ccp-bt <name>` process runs an
+ * entry holding only that command's code: the whole CLI in one file cost ~25 ms more of parsing per start.
+ */
+function listCommands() {
+  const text = readFileSync(join(PACKAGE_ROOT, COMMANDS_FILE), 'utf8');
+  const found = [...text.matchAll(/^\s*(\w+): async \(\) => \(await import\('\.\/commands\/([\w-]+)\.js'\)\)\.(\w+),$/gm)];
+  if (found.length === 0) throw new Error(`no commands found in ${COMMANDS_FILE}`);
+  return found.map(([, name, module, register]) => ({ name, module, register }));
+}
+
+/** `command:<name>` entries: the program with that one command (what cli/main.ts builds when it is asked for). */
+function commandEntries(commands) {
+  return {
+    name: 'command-entries',
+    setup(build) {
+      build.onResolve({ filter: /^ccp-bt-command:/ }, (args) => ({ path: args.path.slice('ccp-bt-command:'.length), namespace: 'ccp-bt-command' }));
+      build.onLoad({ filter: /.*/, namespace: 'ccp-bt-command' }, (args) => {
+        const c = commands.find((x) => x.name === args.path);
+        return {
+          contents:
+            `import { runCli } from './cli/program.ts';\n` +
+            `import { ${c.register} } from './cli/commands/${c.module}.ts';\n` +
+            `void runCli({ ${JSON.stringify(c.name)}: async () => ${c.register} });\n`,
+          resolveDir: PACKAGE_ROOT,
+          loader: 'ts',
+        };
+      });
+    },
+  };
+}
 
 /** Builds the bundle; throws on failure. Returns the build id and how long it took. */
 export async function buildCliBundle() {
@@ -44,30 +87,34 @@ export async function buildCliBundle() {
   const tmp = join(BUNDLE_DIR, `.tmp-${id}`);
   mkdirSync(BUNDLE_DIR, { recursive: true });
   try {
+    const commands = listCommands();
+    const entries = { ...ENTRIES, ...Object.fromEntries(commands.map((c) => [`command-${c.name}`, `ccp-bt-command:${c.name}`])) };
     const result = await build({
       absWorkingDir: PACKAGE_ROOT,
-      entryPoints: ENTRIES,
+      entryPoints: entries,
       bundle: true,
-      splitting: true,
-      format: 'esm',
+      format: 'cjs',
       platform: 'node',
       target: 'node20',
       outdir: tmp,
-      outExtension: { '.js': '.mjs' }, // node_modules/ holds no "type": "module" scope
-      chunkNames: 'chunks/[name]-[hash]',
+      outExtension: { '.js': '.cjs' },
+      define: { 'import.meta.url': '__ccpImportMetaUrl' },
       external: ['unix-dgram', 'tsx', 'tsx/*', 'esbuild'],
       banner: { js: BANNER },
       sourcemap: 'linked', // node --enable-source-maps maps stack traces back to the .ts files
       metafile: true,
       logLevel: 'silent',
-      plugins: [chevrotainFromPackage],
+      plugins: [chevrotainReexport, commandEntries(commands)],
     });
-    const inputs = Object.keys(result.metafile.inputs).filter((p) => !p.startsWith('node_modules/') && !p.startsWith('../') && !p.includes(':'));
+    const inputs = [...new Set([...Object.keys(result.metafile.inputs), COMMANDS_FILE])].filter((p) => !p.startsWith('node_modules/') && !p.startsWith('../') && !p.includes(':'));
     const manifest = {
       version: MANIFEST_VERSION,
       build: id,
       builtAtMs: startedMs - CLOCK_SLACK_MS,
-      entries: Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, `${name}.mjs`])),
+      entries: {
+        ...Object.fromEntries(Object.keys(ENTRIES).map((name) => [name, `${name}.cjs`])),
+        ...Object.fromEntries(commands.map((c) => [`command:${c.name}`, `command-${c.name}.cjs`])),
+      },
       inputs: [...inputs.sort(), ...EXTRA_INPUTS.filter((p) => statSync(join(PACKAGE_ROOT, p), { throwIfNoEntry: false }))],
     };
     renameSync(tmp, join(BUNDLE_DIR, id));
@@ -114,8 +161,7 @@ function pruneOldBuilds(keep) {
 
 /** Builds unless the current bundle is fresh; never throws (a failure is a warning). */
 export async function ensureCliBundle() {
-  const found = freshBundleEntry('main');
-  if ('path' in found) return { built: false };
+  if ('dir' in freshBundle()) return { built: false };
   try {
     const r = await buildCliBundle();
     return { built: true, ...r };

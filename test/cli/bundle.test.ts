@@ -65,7 +65,23 @@ describe('the CLI bundle', () => {
     const r = await ccp(['--version']);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(VERSION);
-    expect(r.stderr).toContain(`start from bundle ${join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', manifest().build, 'main.mjs')}`);
+    expect(r.stderr).toContain(`start from bundle ${join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', manifest().build, 'main.cjs')}`);
+  });
+
+  it('runs a command from its own entry, which holds that command alone', async () => {
+    const r = await ccp(['tracker', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Usage: ccp-bt tracker/);
+    const dir = join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', manifest().build);
+    expect(r.stderr).toContain(`start from bundle ${join(dir, 'command-tracker.cjs')}`);
+    const tracker = readFileSync(join(dir, 'command-tracker.cjs'), 'utf8');
+    expect(tracker).not.toContain('registerWorld');
+    expect(readFileSync(join(dir, 'main.cjs'), 'utf8')).toContain('registerWorld');
+    // An unknown command goes to the whole program, which names it.
+    const unknown = await ccp(['nonsense']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain(`start from bundle ${join(dir, 'main.cjs')}`);
+    expect(unknown.stderr).toMatch(/unknown command 'nonsense'/);
   });
 
   it('checks a program from the bundle (chevrotain inside it)', async () => {
@@ -80,7 +96,7 @@ describe('the CLI bundle', () => {
 
   it('starts the world peer host from the bundle too', async () => {
     const r = await runNode([join(pkg, 'world', 'peer-host-launch.mjs')]);
-    expect(r.stderr).toMatch(/start from bundle .*peer-host\.mjs/);
+    expect(r.stderr).toMatch(/start from bundle .*peer-host\.cjs/);
     expect(r.stdout).toMatch(/"type":"error","message":"usage: peer-host PLAN\.json"/);
     expect(r.code).not.toBe(0);
   });
@@ -146,9 +162,9 @@ describe('the CLI bundle', () => {
     expect(rebuilt.stdout).toMatch(/CLI bundled/);
     const after = manifest();
     expect(after.build).not.toBe(before.build);
-    expect(existsSync(join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', before.build, 'main.mjs'))).toBe(true);
+    expect(existsSync(join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', before.build, 'main.cjs'))).toBe(true);
     const fresh = await ccp(['--version']);
-    expect(fresh.stderr).toContain(`start from bundle ${join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', after.build, 'main.mjs')}`);
+    expect(fresh.stderr).toContain(`start from bundle ${join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', after.build, 'main.cjs')}`);
   });
 
   it('falls back to the sources when an input is gone', async () => {
