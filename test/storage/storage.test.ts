@@ -87,6 +87,21 @@ describe('Storage', () => {
     await storage.close();
   });
 
+  it('reads through an open handle as through a new one, and a file cut short under it is an error', async () => {
+    const { meta, all } = spanningTorrent();
+    const storage = await Storage.open(meta, dir);
+    await storage.writePiece(0, Buffer.from(pieceOf(meta, all, 0)));
+    // The first read opens the handle; the next ones take it from the pool without waiting.
+    for (let i = 0; i < 3; i++) expect((await storage.readBlock(0, 100, 5000)).equals(all.subarray(100, 5100))).toBe(true);
+    const out = Buffer.alloc(PL);
+    await storage.readInto(0, 0, out);
+    expect(out.equals(pieceOf(meta, all, 0))).toBe(true);
+    await truncate(join(dir, 'pack', 'a.bin'), 1000);
+    await expect(storage.readBlock(0, 100, 5000)).rejects.toThrow(StorageError);
+    await expect(storage.readBlock(0, 100, 5000)).rejects.toThrow(/a\.bin is shorter than expected/);
+    await storage.close();
+  });
+
   it('resumes after partial writes and detects corruption on disk', async () => {
     const { meta, all } = spanningTorrent();
     const first = await Storage.open(meta, dir);
