@@ -53,6 +53,8 @@ let cappedBps = 0;
 // Everything printed is also kept for bench-out/…/table.txt; the figures go to results.json and plot.svg.
 const { say, lines: printedLines } = createSay();
 const scenarios: { name: string; results: RunResult[] }[] = [];
+/** Every run, not only the medians (results.json): the spread is part of the figure. */
+const everyRun: RunResult[] = [];
 
 const children = new Set<ChildProcess>();
 function killAll(): void {
@@ -72,20 +74,22 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** CPU seconds (user + system) of a live process. */
-function cpuOf(pid: number): number {
+/** CPU seconds of a live process, user and system. */
+function cpuOf(pid: number): { userS: number; sysS: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    return { userS: Number(fields[11]) / CLK_TCK, sysS: Number(fields[12]) / CLK_TCK };
   } catch {
-    return Number.NaN;
+    return { userS: Number.NaN, sysS: Number.NaN };
   }
 }
 
 interface Finished {
   code: number | null;
   cpuS: number;
+  /** The kernel's share of cpuS. */
+  sysS: number;
   endMs: number;
   out: string;
 }
@@ -102,10 +106,15 @@ function runTimed(cmd: string[], cwd = ROOT): { child: ChildProcess; done: Promi
   const done = new Promise<Finished>((res) => {
     child.on('exit', (code) => {
       children.delete(child);
+      // `times` prints the shell's own line, then its children's: the last line that has the shape.
+      // (A child's stderr can end without a newline, so lines are matched at their end.)
       const lines = err.trim().split('\n');
-      const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/.exec(lines[lines.length - 1] ?? '');
-      const cpuS = m ? Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
-      res({ code, cpuS, endMs: performance.now(), out: out + err });
+      let m: RegExpExecArray | null = null;
+      for (let i = lines.length - 1; i >= 0 && !m; i--) m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(lines[i]!);
+      if (!m) console.error(`warning: no CPU times from ${cmd[0]} (stderr ends: ${JSON.stringify(err.slice(-300))})`);
+      const userS = m ? Number(m[1]) * 60 + Number(m[2]) : Number.NaN;
+      const sysS = m ? Number(m[3]) * 60 + Number(m[4]) : Number.NaN;
+      res({ code, cpuS: userS + sysS, sysS, endMs: performance.now(), out: out + err });
     });
   });
   return { child, done };
@@ -177,6 +186,9 @@ interface RunResult {
   fromFirstByteS: number;
   seederCpuS: number;
   leecherCpuS: number;
+  /** The kernel's share of seederCpuS and leecherCpuS (page cache, sockets): it swings most between runs. */
+  seederSysS: number;
+  leecherSysS: number;
 }
 
 async function swarmRun(client: Client, tracker: TrackerServer, work: string, bytes: number, n: number): Promise<RunResult> {
@@ -210,7 +222,7 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
   }, 10);
   const results = await Promise.all(runs.map((r) => r.done));
   clearInterval(poll);
-  const seederCpu = cpuOf(seeder.pid!) - seederCpu0;
+  const seederCpu1 = cpuOf(seeder.pid!);
   seeder.kill('SIGKILL');
   const end = Math.max(...results.map((r) => r.endMs));
   for (const [i, r] of results.entries()) {
@@ -223,8 +235,10 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
     client, bytes, leechers: n,
     endToEndS: (end - t0) / 1000,
     fromFirstByteS: (end - (Number.isNaN(firstByteMs) ? t0 : firstByteMs)) / 1000,
-    seederCpuS: seederCpu,
+    seederCpuS: seederCpu1.userS + seederCpu1.sysS - seederCpu0.userS - seederCpu0.sysS,
+    seederSysS: seederCpu1.sysS - seederCpu0.sysS,
     leecherCpuS: results.reduce((a, r) => a + r.cpuS, 0),
+    leecherSysS: results.reduce((a, r) => a + r.sysS, 0),
   };
 }
 
@@ -247,7 +261,11 @@ async function leechInProcess(torrent: string, dirs: string[]): Promise<void> {
 async function medianRuns(clients: Client[], tracker: TrackerServer, work: string, bytes: number, n: number): Promise<RunResult[]> {
   const all: RunResult[][] = clients.map(() => []);
   for (let k = 0; k < runs; k++) {
-    for (const [i, c] of clients.entries()) all[i]!.push(await swarmRun(c, tracker, work, bytes, n));
+    for (const [i, c] of clients.entries()) {
+      const r = await swarmRun(c, tracker, work, bytes, n);
+      all[i]!.push(r);
+      everyRun.push(r);
+    }
   }
   const med = (xs: number[]): number => {
     const v = [...xs].sort((a, b) => a - b);
@@ -259,6 +277,8 @@ async function medianRuns(clients: Client[], tracker: TrackerServer, work: strin
     fromFirstByteS: med(rs.map((r) => r.fromFirstByteS)),
     seederCpuS: med(rs.map((r) => r.seederCpuS)),
     leecherCpuS: med(rs.map((r) => r.leecherCpuS)),
+    seederSysS: med(rs.map((r) => r.seederSysS)),
+    leecherSysS: med(rs.map((r) => r.leecherSysS)),
   }));
 }
 
@@ -271,10 +291,11 @@ const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 /
 
 function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
   say(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB${runs > 1 ? `, medians of ${runs} runs` : ''}`);
-  say('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s  leecher CPU s  (minus startup)');
+  say('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s (sys)  leecher CPU s (sys)  (minus startup)');
   for (const r of extra ? [ours, extra, ref] : [ours, ref]) {
     say(
-      `${r.client.padEnd(12)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ${r.seederCpuS.toFixed(2).padStart(12)}  ${r.leecherCpuS.toFixed(2).padStart(13)}  ${net0(r).toFixed(2).padStart(15)}`,
+      `${r.client.padEnd(12)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ` +
+        `${r.seederCpuS.toFixed(2).padStart(12)} (${r.seederSysS.toFixed(2)})  ${r.leecherCpuS.toFixed(2).padStart(13)} (${r.leecherSysS.toFixed(2)})  ${net0(r).toFixed(2).padStart(15)}`,
     );
   }
   const ratio = (a: number, b: number): string => (a / b).toFixed(2);
@@ -331,7 +352,7 @@ try {
     title,
     groups: scenarios.map((sc) => ({ name: sc.name, bars: sc.results.map((r) => ({ series: r.client, value: value(r), label: `${value(r).toFixed(2)} ${unit}` })) })),
   });
-  const dir = writeBenchReport('transfer', printedLines(), { runs, pieceLength, droppedCaCerts, startupS, scenarios }, [
+  const dir = writeBenchReport('transfer', printedLines(), { runs, pieceLength, droppedCaCerts, startupS, scenarios, everyRun }, [
     panel('throughput, end to end (MB/s, more is better)', (r) => mbps(r, r.endToEndS), 'MB/s'),
     panel('leecher CPU, all leechers (s, less is better)', (r) => r.leecherCpuS, 's'),
     panel('seeder CPU (s, less is better)', (r) => r.seederCpuS, 's'),
