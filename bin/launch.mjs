@@ -41,18 +41,6 @@ export function freshBundle() {
   return { dir: join(BUNDLE_DIR, manifest.build), entries: manifest.entries };
 }
 
-/**
- * The current bundle's file for `entry` if the bundle is fresh, else why not.
- * @returns {{ path: string } | { stale: string }}
- */
-export function freshBundleEntry(entry) {
-  const bundle = freshBundle();
-  if ('stale' in bundle) return bundle;
-  const file = bundle.entries[entry];
-  if (typeof file !== 'string') return { stale: `the bundle has no entry '${entry}'` };
-  return { path: join(bundle.dir, file) };
-}
-
 function debug(line) {
   if (process.env.CCP_BT_DEBUG_START === '1') process.stderr.write(`ccp-bt: ${line}\n`);
 }

@@ -97,12 +97,6 @@ export class IncomingPieces {
     return ok;
   }
 
-  /** Forgets a piece that will not be completed (its blocks are asked for again). */
-  drop(piece: number): void {
-    if (this.run?.piece === piece) this.flush();
-    this.pieces.delete(piece);
-  }
-
   /** Pieces with blocks in, for tests and stats. */
   get size(): number {
     return this.pieces.size;
