@@ -64,7 +64,7 @@ export class ProgressReporter {
     if (!force && now - this.lastLineMs < this.intervalMs * 0.9) return;
     this.lastLineMs = now;
     if (this.mode === 'json') {
-      process.stdout.write(JSON.stringify({ event: 'progress', ...roundProgress(p), percent: Number(percent(p).toFixed(2)), etaS: Number.isFinite(etaSeconds(p)) ? Math.round(etaSeconds(p)) : null }) + '\n');
+      process.stdout.write(JSON.stringify({ event: 'progress', timeMs: now, ...roundProgress(p), percent: Number(percent(p).toFixed(2)), etaS: Number.isFinite(etaSeconds(p)) ? Math.round(etaSeconds(p)) : null }) + '\n');
     } else {
       process.stdout.write(
         `${p.name}: ${percent(p).toFixed(1)}% ${formatBytes(p.haveBytes)}/${formatBytes(p.totalBytes)} ` +

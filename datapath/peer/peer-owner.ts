@@ -62,6 +62,8 @@ export interface PeerOwner {
   /** The peer's piece set grew (bitfield, have, have-all). */
   onPeerPieces(peer: Peer): void;
   onPeerClosed(peer: Peer, reason: string): void;
+  /** The peer gave up requests it owed us (rejected, stalled, closing): pieces it was to send alone go to others. */
+  onPeerGaveUp(peer: Peer): void;
   onTransfer(sent: number, recv: number, nowUs: number): void;
   /** Brings the Torrent bank's rates up to `nowUs` (before a program reads them). */
   refreshRates(nowUs: number): void;

@@ -404,7 +404,11 @@ export class Peer implements ControlledFlow {
       case MsgId.Reject: {
         if (!this.fast) throw new WireError('reject without the Fast Extension');
         const key = blockKey(m.index, m.begin);
-        if (this.outstanding.delete(key)) this.owner.picker.release(m.index, m.begin);
+        if (this.outstanding.delete(key)) {
+          this.owner.picker.release(m.index, m.begin);
+          // A peer that refuses a block of a piece it was to send alone must not hold that piece up.
+          this.owner.onPeerGaveUp(this);
+        }
         return true;
       }
       case MsgId.Extended:
@@ -625,6 +629,7 @@ export class Peer implements ControlledFlow {
       if (sendCancel && !this.closed) this.write(encodeCancel(o.index, o.begin, o.length));
     }
     this.outstanding.clear();
+    this.owner.onPeerGaveUp(this);
   }
 
   refreshStats(nowUs: number): void {

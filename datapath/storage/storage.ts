@@ -150,6 +150,19 @@ export class Storage {
   }
 
   /**
+   * Reads what is on disk for a piece that is not verified (e.g. the bytes of an attempt that failed its
+   * hash, to tell which peer sent the bad block). Never offered to peers.
+   */
+  async readUnverified(piece: number): Promise<Buffer> {
+    this.checkOpen();
+    this.checkPiece(piece);
+    if (this.have.get(piece)) throw new StorageError(`piece ${piece} is verified (use readPiece)`);
+    const out = Buffer.allocUnsafe(this.pieceLength(piece));
+    await this.readSegments(this.segmentsOf(piece, 0, out.length), out);
+    return out;
+  }
+
+  /**
    * Verifies the SHA-1 of a whole piece; if it matches, writes it (across file boundaries) and marks it in
    * `have`. Returns false, writing nothing, on a mismatch. A piece already held is not written again.
    */

@@ -1,8 +1,10 @@
 // Which blocks to request next: rarest-first piece selection with random first pieces, blocks of
 // pieces already started first (to finish them), end-game duplicates once every missing block is
-// requested. It tracks which blocks of the partial pieces are in; their bytes go to storage as they
-// arrive (storage/incoming-pieces.ts).
+// requested. It tracks which blocks of the partial pieces are in and who sent each; their bytes go to
+// storage as they arrive (storage/incoming-pieces.ts). A piece that failed its hash with blocks from
+// several peers is fetched again from one peer alone, so a liar cannot hide behind honest peers.
 import { BLOCK_SIZE } from '../wire/messages.js';
+import { monoUs } from '../flow/clock.js';
 import type { Bitfield } from '../storage/bitfield.js';
 
 /** Blocks per piece are < 4096 (pieces ≤ 64 MiB), so a block is keyed by index * 4096 + block number. */
@@ -19,6 +21,12 @@ const ENDGAME_DUPLICATES = 2;
 const ENDGAME_MAX_OUTSTANDING = 4;
 /** Random pieces first until we hold this many, so we soon have something to trade. */
 const RANDOM_FIRST_PIECES = 4;
+/**
+ * A peer that gave up a piece it was to send alone (rejected a block of it, stalled, left) may not take
+ * it alone again for this long: a liar that refuses the blocks it cannot spoil would otherwise grab the
+ * retry every time and force a mixed attempt again.
+ */
+const GAVE_UP_BAR_US = 30_000_000;
 
 export interface PartialPiece {
   readonly index: number;
@@ -33,6 +41,15 @@ export interface PartialPiece {
   free: number;
   /** Keys of the peers that sent blocks of this piece (blamed if the hash fails). */
   readonly contributors: Set<string>;
+  /** Per block: the key of the peer that sent it ('' while missing). */
+  readonly senders: string[];
+  /**
+   * A retry after a hash failure with several senders: the whole piece comes from one peer (`owner`),
+   * so a second failure names the liar and a pass lets the first attempt's blocks be judged.
+   */
+  readonly exclusive: boolean;
+  /** The peer this exclusive piece is being downloaded from (null until one takes it, or after it left). */
+  owner: string | null;
   writing: boolean;
 }
 
@@ -44,6 +61,8 @@ export interface BlockRef {
 
 /** What the picker needs to know about the peer it picks for. */
 export interface PickPeer {
+  /** Who the peer is, as blocks it sends are attributed (see PartialPiece.senders). */
+  readonly blameKey: string;
   hasPiece(index: number): boolean;
   isOutstanding(key: number): boolean;
   /** Our requests in flight to this peer. */
@@ -54,6 +73,11 @@ export class Picker {
   readonly availability: Uint32Array;
   readonly partial = new Map<number, PartialPiece>();
   private endgame = false;
+  /**
+   * Pieces that failed with several senders (their next attempts are exclusive until one passes), with
+   * the peers that gave such an attempt up and until when (µs) they are barred from it.
+   */
+  private readonly retryAlone = new Map<number, Map<string, number>>();
   /** Reused by pick(): started pieces with free blocks. */
   private readonly started: PartialPiece[] = [];
 
@@ -61,6 +85,7 @@ export class Picker {
     private readonly have: Bitfield,
     private readonly pieceLength: number,
     private readonly lastPieceLength: number,
+    private readonly clockUs: () => number = monoUs,
   ) {
     this.availability = new Uint32Array(have.length);
   }
@@ -96,10 +121,10 @@ export class Picker {
     // 1. Blocks of pieces already started, most complete first.
     if (this.partial.size > 0) {
       const started = this.started;
-      for (const p of this.partial.values()) if (p.free > 0 && !p.writing && peer.hasPiece(p.index)) started.push(p);
+      for (const p of this.partial.values()) if (p.free > 0 && !p.writing && peer.hasPiece(p.index) && this.mayTake(p, peer.blameKey)) started.push(p);
       if (started.length > 1) started.sort((a, b) => b.received - a.received);
       for (const p of started) {
-        this.takeFree(p, max, out);
+        this.takeFree(p, peer.blameKey, max, out);
         if (out.length >= max) break;
       }
       started.length = 0;
@@ -109,7 +134,7 @@ export class Picker {
     while (out.length < max) {
       const index = this.choosePiece(peer);
       if (index < 0) break;
-      this.takeFree(this.start(index), max, out);
+      this.takeFree(this.start(index), peer.blameKey, max, out);
     }
     if (out.length > 0) return;
     // 3. End-game: nothing fresh is left for this peer, and no piece is unstarted.
@@ -119,7 +144,7 @@ export class Picker {
     max = Math.min(max, ENDGAME_MAX_OUTSTANDING - peer.outstandingCount);
     if (max <= 0) return;
     for (const p of this.partial.values()) {
-      if (p.writing || !peer.hasPiece(p.index)) continue;
+      if (p.writing || !peer.hasPiece(p.index) || !this.mayTake(p, peer.blameKey)) continue;
       for (let b = 0; b < p.blocks && out.length < max; b++) {
         if (p.state[b] !== REQUESTED || p.askers[b]! >= ENDGAME_DUPLICATES) continue;
         const key = p.index * BLOCKS_PER_KEY + b;
@@ -155,11 +180,16 @@ export class Picker {
     const b = begin / BLOCK_SIZE;
     const expected = Math.min(BLOCK_SIZE, p.length - begin);
     if (b >= p.blocks || length !== expected || p.state[b] === RECEIVED) return 'dup';
+    if (p.exclusive) {
+      if (!this.mayTake(p, contributor)) return 'dup';
+      p.owner = contributor;
+    }
     if (p.state[b] === FREE) p.free--; // unrequested, or its request was released: still welcome
     p.state[b] = RECEIVED;
     if (p.askers[b]! > 0) p.askers[b]!--;
     p.received++;
     p.contributors.add(contributor);
+    p.senders[b] = contributor;
     if (p.received < p.blocks) return null;
     p.writing = true;
     return p;
@@ -168,7 +198,25 @@ export class Picker {
   /** Storage verified and wrote the piece (ok) or the hash failed or a write did (start over). */
   finished(index: number, ok: boolean): void {
     this.partial.delete(index);
-    if (!ok) this.endgame = false;
+    if (ok) this.retryAlone.delete(index);
+    else this.endgame = false;
+  }
+
+  /** The piece failed its hash with blocks from several peers: download it again from one peer alone. */
+  retryFromOnePeer(index: number): void {
+    if (!this.retryAlone.has(index)) this.retryAlone.set(index, new Map());
+  }
+
+  /**
+   * The peer gave up requests it owed us (rejected one, stalled, left): exclusive pieces it was sending
+   * go to another peer, and it may not take them alone again for a while.
+   */
+  disown(blameKey: string): void {
+    for (const p of this.partial.values()) {
+      if (p.owner !== blameKey) continue;
+      p.owner = null;
+      this.retryAlone.get(p.index)?.set(blameKey, this.clockUs() + GAVE_UP_BAR_US);
+    }
   }
 
   /** True while some block of `index` is still missing and the peer could send it. */
@@ -190,14 +238,24 @@ export class Picker {
     const p: PartialPiece = {
       index, length, blocks, received: 0, free: blocks, writing: false,
       state: new Uint8Array(blocks), askers: new Uint8Array(blocks),
-      contributors: new Set(),
+      contributors: new Set(), senders: new Array<string>(blocks).fill(''),
+      exclusive: this.retryAlone.has(index), owner: null,
     };
     this.partial.set(index, p);
     return p;
   }
 
-  private takeFree(p: PartialPiece, max: number, out: BlockRef[]): void {
-    if (p.writing || p.free === 0) return;
+  /** Whether the peer may be asked for (or send) blocks of the piece: an exclusive piece belongs to one peer. */
+  private mayTake(p: PartialPiece, peerKey: string): boolean {
+    if (!p.exclusive || p.owner === peerKey) return true;
+    if (p.owner !== null) return false;
+    const barredUntilUs = this.retryAlone.get(p.index)?.get(peerKey);
+    return barredUntilUs === undefined || barredUntilUs <= this.clockUs();
+  }
+
+  private takeFree(p: PartialPiece, peerKey: string, max: number, out: BlockRef[]): void {
+    if (p.writing || p.free === 0 || !this.mayTake(p, peerKey)) return;
+    if (p.exclusive) p.owner = peerKey;
     for (let b = 0; b < p.blocks && out.length < max; b++) {
       if (p.state[b] !== FREE) continue;
       p.state[b] = REQUESTED;
@@ -233,3 +291,4 @@ export class Picker {
     return best;
   }
 }
+

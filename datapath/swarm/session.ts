@@ -19,7 +19,7 @@ import { SocketReads } from '../peer/socket-reads.js';
 import { DEFAULT_TIMEOUTS, type EngineContext, type EngineTimeouts } from '../peer/peer-owner.js';
 import type { PeerAddress } from '../tracker/announcer.js';
 import { AnnounceSpread } from '../tracker/announce-spread.js';
-import { Torrent, type TorrentHost, type TorrentOptions } from './torrent.js';
+import { BAN_AFTER_FAILURES, Torrent, type TorrentHost, type TorrentOptions } from './torrent.js';
 
 export const CLIENT_NAME = 'ccp-bt 0.1';
 /** Azureus-style peer id prefix. */
@@ -309,7 +309,11 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   }
 
   isBanned(blameKey: string): boolean {
-    return (this.blames.get(blameKey) ?? 0) >= 3;
+    return (this.blames.get(blameKey) ?? 0) >= BAN_AFTER_FAILURES;
+  }
+
+  ban(blameKey: string): void {
+    this.blames.set(blameKey, Math.max(BAN_AFTER_FAILURES, this.blames.get(blameKey) ?? 0));
   }
 
   blame(blameKey: string): number {

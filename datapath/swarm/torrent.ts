@@ -14,14 +14,15 @@ import { BLOCK_SIZE } from '../wire/messages.js';
 import type { Handshake } from '../wire/handshake.js';
 import { Peer, type PeerConnection } from '../peer/peer.js';
 import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
-import { Picker, blockKey } from './picker.js';
+import { Picker, blockKey, type PartialPiece } from './picker.js';
+import { SmartBan } from './smart-ban.js';
 import { decideChokes } from './choker.js';
 import { PieceReadCache, type PinnedBlock } from './read-cache.js';
 
 const RECHOKE_US = 10_000_000;
 const OPTIMISTIC_US = 30_000_000;
 /** Hash failures a peer may cause before it is banned. */
-const BAN_AFTER_FAILURES = 3;
+export const BAN_AFTER_FAILURES = 3;
 
 export interface TorrentOptions {
   /** Keep seeding once complete (informational for callers; a torrent always serves what it has). */
@@ -41,11 +42,16 @@ export interface TorrentHost {
   nextFlowId(): number;
   dial(torrent: Torrent, addr: PeerAddress): void;
   isBanned(blameKey: string): boolean;
+  /** One more hash failure caused by this peer; returns its count. */
   blame(blameKey: string): number;
+  /** The peer is known to have sent bad data: banned at once. */
+  ban(blameKey: string): void;
 }
 
 interface Candidate {
   addr: PeerAddress;
+  /** A peer at this address sent bad data: never dialed again (it may come back with a new peer id). */
+  banned: boolean;
   connecting: boolean;
   connected: boolean;
   failures: number;
@@ -89,6 +95,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
   private readonly rateOut = new RateMeter();
   private readonly candidates = new Map<string, Candidate>();
   private readonly cache: PieceReadCache;
+  private readonly smartBan = new SmartBan();
   private readonly maxPeers: number;
   private readonly slots: number;
   private optimistic: number | null = null;
@@ -165,7 +172,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     if (this.candidates.has(key)) return;
     const self = this.context.listenPort === addr.port && (addr.host === '127.0.0.1' || addr.host === 'localhost' || addr.host === '0.0.0.0');
     if (self) return;
-    this.candidates.set(key, { addr, connecting: false, connected: false, failures: 0, nextTryMs: 0 });
+    this.candidates.set(key, { addr, banned: false, connecting: false, connected: false, failures: 0, nextTryMs: 0 });
   }
 
   /** A connection finished its handshake for this torrent: make it a peer, or refuse it. */
@@ -302,23 +309,39 @@ export class Torrent extends EventEmitter implements PeerOwner {
       for (const p of this.peers) if (p !== peer) p.cancelIfOutstanding(key);
     }
     if (r === null) return;
-    const piece = r;
-    this.incoming.complete(piece.index, piece.length).then(
-      (ok) => {
-        this.picker.finished(piece.index, ok);
-        if (this.closed) return;
-        if (ok) this.pieceVerified(piece.index);
-        else this.hashFailed(piece.index, piece.contributors);
-      },
-      (err: unknown) => {
-        this.picker.finished(piece.index, false);
-        if (this.closed) return;
-        const msg = `writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`;
-        this.context.log(`${this.name}: ${msg}`);
-        this.emit('warning', msg);
-        this.refillAll();
-      },
-    );
+    void this.completePiece(r);
+  }
+
+  /** Every block of the piece is in: verify it, then count it or start it over. */
+  private async completePiece(piece: PartialPiece): Promise<void> {
+    let ok: boolean;
+    try {
+      ok = await this.incoming.complete(piece.index, piece.length);
+    } catch (err) {
+      this.picker.finished(piece.index, false);
+      if (this.closed) return;
+      this.warn(`writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`);
+      this.refillAll();
+      return;
+    }
+    if (!ok && piece.contributors.size > 1 && !this.closed) {
+      // Fingerprint the failed blocks before the retry overwrites them (the piece stays out of the
+      // picker until then).
+      try {
+        this.smartBan.recordFailure(piece.index, await this.storage.readUnverified(piece.index), piece.senders);
+      } catch (err) {
+        this.context.log(`${this.name}: could not read back failed piece ${piece.index}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    this.picker.finished(piece.index, ok);
+    if (this.closed) return;
+    if (ok) this.pieceVerified(piece.index);
+    else this.hashFailed(piece.index, piece.contributors);
+  }
+
+  private warn(msg: string): void {
+    this.context.log(`${this.name}: ${msg}`);
+    this.emit('warning', msg);
   }
 
   flushBlocks(): void {
@@ -367,6 +390,10 @@ export class Torrent extends EventEmitter implements PeerOwner {
     if (this.have.complete() && peer.isSeed) peer.close('both sides are seeds');
   }
 
+  onPeerGaveUp(peer: Peer): void {
+    this.picker.disown(peer.blameKey);
+  }
+
   onPeerClosed(peer: Peer, reason: string): void {
     this.peers.delete(peer);
     this.context.log(`${this.name}: dropped ${peer.label}${peer.peerClient ? ` (${peer.peerClient})` : ''}: ${reason}`);
@@ -397,6 +424,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
   // ---- pieces ----
 
   private pieceVerified(index: number): void {
+    if (this.smartBan.has(index)) void this.judgeFailedAttempts(index);
     for (const p of this.peers) p.sendHave(index);
     this.updateStats(monoUs());
     this.emit('piece', index);
@@ -416,17 +444,53 @@ export class Torrent extends EventEmitter implements PeerOwner {
     this.refillAll();
   }
 
+  /**
+   * A piece failed its hash. Sent by one peer alone, that peer lied (TCP does not flip bits): a strike,
+   * banned after BAN_AFTER_FAILURES. Sent by several, nobody is blamed yet: the piece is fetched again
+   * from one peer, and its blocks are judged when it passes (SmartBan).
+   */
   private hashFailed(index: number, contributors: Set<string>): void {
     this.hashFailures++;
-    const msg = `piece ${index} failed its hash check (from ${[...contributors].map((c) => c.split('|')[0]).join(', ')})`;
-    this.context.log(`${this.name}: ${msg}`);
-    this.emit('warning', msg);
-    for (const key of contributors) {
-      if (this.host.blame(key) >= BAN_AFTER_FAILURES) {
-        for (const p of this.peers) if (p.blameKey === key) p.close(`banned after ${BAN_AFTER_FAILURES} pieces failed their hash check`);
-      }
+    this.warn(`piece ${index} failed its hash check (from ${[...contributors].map((c) => this.describePeer(c)).join(', ')})`);
+    if (contributors.size === 1) {
+      const key = contributors.values().next().value!;
+      if (this.host.blame(key) >= BAN_AFTER_FAILURES) this.banPeer(key, `banned after ${BAN_AFTER_FAILURES} pieces failed their hash check`);
+    } else {
+      this.picker.retryFromOnePeer(index);
     }
     this.refillAll();
+  }
+
+  /** The piece passed after failed attempts: whoever sent a block that differs from the good data lied. */
+  private async judgeFailedAttempts(index: number): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await this.storage.readPiece(index);
+    } catch (err) {
+      this.context.log(`${this.name}: could not read piece ${index} to judge its failed attempts: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    if (this.closed) return;
+    for (const key of this.smartBan.judge(index, data)) {
+      this.host.ban(key);
+      this.banPeer(key, `banned: sent bad data for piece ${index} (found once the piece passed its hash check)`);
+    }
+  }
+
+  /** A peer by its blame key, for logs: its address while connected, else its host. */
+  private describePeer(key: string): string {
+    for (const p of this.peers) if (p.blameKey === key) return p.label;
+    return key.split('|')[0]!;
+  }
+
+  /** Drops the peer with this key (the close logs why) and stops dialing its address. */
+  private banPeer(key: string, reason: string): void {
+    for (const p of this.peers) {
+      if (p.blameKey !== key) continue;
+      const c = p.dialed ? this.candidates.get(p.dialed) : undefined;
+      if (c) c.banned = true;
+      p.close(reason);
+    }
   }
 
   private refillAll(): void {
@@ -470,7 +534,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     for (const c of this.candidates.values()) if (c.connecting) busy++;
     for (const c of this.candidates.values()) {
       if (busy >= this.maxPeers) break;
-      if (c.connecting || c.connected || c.nextTryMs > nowMs) continue;
+      if (c.banned || c.connecting || c.connected || c.nextTryMs > nowMs) continue;
       c.connecting = true;
       busy++;
       this.host.dial(this, c.addr);

@@ -38,7 +38,7 @@ export default class Slow extends Algorithm {
     await leecher.waitFor(/"event":"complete"/, 45_000);
     // 2 MB at 200 kB/s: the Rate the user's algorithm set held the transfer to ~10 s (unsteered: well under 1 s).
     const pts = leecher.progress().filter((p) => p.downloadedBytes > 0);
-    const spanMs = pts.at(-1)!.atMs - pts[0]!.atMs;
+    const spanMs = pts.at(-1)!.madeMs - pts[0]!.madeMs;
     expect(spanMs).toBeGreaterThan(6000);
     expect(agent.lines.map((l) => l.text).join('\n')).not.toMatch(/created by the agent|threw/);
   }, 90_000);

@@ -92,20 +92,31 @@ export class CliProcess {
     return this.lines.slice(-n).map((l) => `  [${this.name} ${l.stream}] ${l.text}`).join('\n');
   }
 
-  /** JSON progress lines (download/seed --json) with their arrival times. */
-  progress(): { atMs: number; downloadedBytes: number; complete: boolean }[] {
-    const out: { atMs: number; downloadedBytes: number; complete: boolean }[] = [];
+  /** JSON progress lines (download/seed --json) with their arrival times and the times they were made. */
+  progress(): ProgressPoint[] {
+    const out: ProgressPoint[] = [];
     for (const l of this.lines) {
       if (l.stream !== 'stdout' || !l.text.startsWith('{')) continue;
       try {
-        const j = JSON.parse(l.text) as { event?: string; downloadedBytes?: number; complete?: boolean };
-        if (j.event === 'progress' && typeof j.downloadedBytes === 'number') out.push({ atMs: l.atMs, downloadedBytes: j.downloadedBytes, complete: j.complete === true });
+        const j = JSON.parse(l.text) as { event?: string; timeMs?: number; downloadedBytes?: number; complete?: boolean };
+        if (j.event === 'progress' && typeof j.downloadedBytes === 'number' && typeof j.timeMs === 'number') {
+          out.push({ atMs: l.atMs, madeMs: j.timeMs, downloadedBytes: j.downloadedBytes, complete: j.complete === true });
+        }
       } catch {
         // not JSON
       }
     }
     return out;
   }
+}
+
+export interface ProgressPoint {
+  /** When this process read the line (performance.now). */
+  atMs: number;
+  /** When the datapath wrote it (its Date.now): spans use this, as a loaded machine delays reading. */
+  madeMs: number;
+  downloadedBytes: number;
+  complete: boolean;
 }
 
 const live = new Set<CliProcess>();
@@ -166,8 +177,9 @@ export function startAgent(f: Fixture, args: string[]): CliProcess {
 }
 
 /**
- * Bytes/s a leecher received between two moments (ms, performance.now), from its progress lines; a
- * transfer that completed inside the window counts up to its completion.
+ * Bytes/s a leecher received between two moments (ms, performance.now), from its progress lines (picked
+ * by when they were read, timed by when they were made); a transfer that completed inside the window
+ * counts up to its completion.
  */
 export function rateBetween(p: CliProcess, fromMs: number, toMs: number): { bps: number; spanS: number } {
   const all = p.progress();
@@ -176,6 +188,6 @@ export function rateBetween(p: CliProcess, fromMs: number, toMs: number): { bps:
   if (pts.length < 2) return { bps: NaN, spanS: 0 };
   const a = pts[0]!;
   const b = pts[pts.length - 1]!;
-  const spanS = (b.atMs - a.atMs) / 1000;
+  const spanS = (b.madeMs - a.madeMs) / 1000;
   return { bps: (b.downloadedBytes - a.downloadedBytes) / spanS, spanS };
 }

@@ -7,10 +7,12 @@ import { createTorrent } from '../../datapath/metainfo/create.js';
 
 export { CLI, ROOT, ccp, freePort, killAll, run, tempDir, type Proc } from '../support/processes.js';
 
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Races `p` against a timer; `detail` (e.g. a process's log) is added to the timeout's message. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string, detail?: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  const fail = (): Error => new Error(`${what}: timed out after ${ms} ms${detail ? `\n${detail().slice(-6000)}` : ''}`);
   try {
-    return await Promise.race([p, new Promise<T>((_, rej) => (timer = setTimeout(() => rej(new Error(`${what}: timed out after ${ms} ms`)), ms)))]);
+    return await Promise.race([p, new Promise<T>((_, rej) => (timer = setTimeout(() => rej(fail()), ms)))]);
   } finally {
     clearTimeout(timer);
   }

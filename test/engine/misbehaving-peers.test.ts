@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetainfo } from '../../datapath/metainfo/metainfo.js';
 import {
-  HAVE_ALL_BYTES, MsgId, UNCHOKE_BYTES, WireParser, encodeHandshake, encodePiece, encodeRequest,
+  BLOCK_SIZE, HAVE_ALL_BYTES, MsgId, UNCHOKE_BYTES, WireParser, encodeHandshake, encodePiece, encodeReject, encodeRequest,
 } from '../../datapath/wire/index.js';
 import { ccp, freePort, killAll, makeTorrent, tempDir, waitFor, withTimeout } from './helpers.js';
 
@@ -107,9 +107,59 @@ describe('misbehaving peers', () => {
     await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
     const leecher = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--no-announce', '-v',
       '--peer', `127.0.0.1:${liarPort}`, '--peer', `127.0.0.1:${goodPort}`]);
-    expect(await withTimeout(leecher.exited, 40_000, 'leecher'), leecher.err()).toBe(0);
+    expect(await withTimeout(leecher.exited, 40_000, 'leecher', () => leecher.err()), leecher.err()).toBe(0);
     expect(readFileSync(join(dst, 'g.bin')).equals(readFileSync(data))).toBe(true);
     expect(leecher.err(), leecher.err()).toMatch(/failed its hash check/);
     expect(leecher.err()).toMatch(/banned after 3 pieces failed their hash check/);
+  });
+
+  it('an honest peer whose blocks shared a failed piece with a liar is not banned; the liar is found out', async () => {
+    const t = tempDir('smartban');
+    dirs.push(t.cleanup);
+    const src = join(t.dir, 'src');
+    const dst = join(t.dir, 'dst');
+    mkdirSync(src);
+    mkdirSync(dst);
+    // Two blocks per piece. The liar refuses every first block and corrupts every second one, so no
+    // piece ever fails with the liar alone: each failure mixes its block with the honest seeder's.
+    // Blaming every sender banned both after three pieces and the download stalled.
+    const { data, torrent } = await makeTorrent(src, 'h.bin', 48 * BLOCK_SIZE * 2, [], 2 * BLOCK_SIZE);
+    const meta = await readMetainfo(torrent);
+    const good = readFileSync(data);
+    const liar = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => undefined);
+      const p = new WireParser();
+      s.on('data', (chunk: Buffer) => {
+        p.push(chunk);
+        try {
+          for (let m = p.next(); m; m = p.next()) {
+            if (m.id === 'handshake') s.write(Buffer.concat([encodeHandshake(meta.infoHash, randomBytes(20)), HAVE_ALL_BYTES, UNCHOKE_BYTES]));
+            else if (m.id === MsgId.Request && m.begin === 0) s.write(encodeReject(m.index, m.begin, m.length));
+            else if (m.id === MsgId.Request) {
+              const block = Buffer.from(good.subarray(m.index * meta.pieceLength + m.begin, m.index * meta.pieceLength + m.begin + m.length));
+              block[0] ^= 0xff;
+              s.write(encodePiece(m.index, m.begin, block));
+            }
+          }
+        } catch {
+          s.destroy();
+        }
+      });
+    });
+    servers.push(liar);
+    const liarPort = await freePort();
+    await new Promise<void>((r) => liar.listen(liarPort, '127.0.0.1', r));
+    const goodPort = await freePort();
+    const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(goodPort), '--no-announce', '--max-up', '1M']);
+    await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
+    const leecher = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--no-announce', '-v',
+      '--peer', `127.0.0.1:${liarPort}`, '--peer', `127.0.0.1:${goodPort}`]);
+    expect(await withTimeout(leecher.exited, 40_000, 'leecher', () => leecher.err()), leecher.err()).toBe(0);
+    expect(readFileSync(join(dst, 'h.bin')).equals(good)).toBe(true);
+    const log = leecher.err();
+    expect(log).toMatch(new RegExp(`failed its hash check \\(from (127\\.0\\.0\\.1:${liarPort}, 127\\.0\\.0\\.1:${goodPort}|127\\.0\\.0\\.1:${goodPort}, 127\\.0\\.0\\.1:${liarPort})\\)`));
+    expect(log).toMatch(new RegExp(`dropped 127\\.0\\.0\\.1:${liarPort}: banned: sent bad data for piece \\d+ \\(found once the piece passed its hash check\\)`));
+    expect(log).not.toMatch(new RegExp(`dropped 127\\.0\\.0\\.1:${goodPort}[^\\n]*banned`));
   });
 });

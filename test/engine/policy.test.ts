@@ -9,8 +9,8 @@ import { RequestWindow, MAX_WINDOW, MIN_WINDOW } from '../../datapath/peer/reque
 
 const PL = 64 * 1024; // 4 blocks per piece
 
-function peerWith(pieces: number[] | 'all', outstanding = new Set<number>()): PickPeer {
-  return { hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k), outstandingCount: outstanding.size };
+function peerWith(pieces: number[] | 'all', outstanding = new Set<number>(), blameKey = 'p'): PickPeer {
+  return { blameKey, hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k), outstandingCount: outstanding.size };
 }
 
 describe('picker', () => {
@@ -77,6 +77,59 @@ describe('picker', () => {
     expect(done).not.toBe('dup');
     expect(done && done !== 'dup' && done.index === 1 && done.length === 20_000).toBe(true);
     expect(done && done !== 'dup' && [...done.contributors]).toEqual(['x', 'y']);
+  });
+
+  it('a piece that failed with blocks from several peers is fetched again from one peer alone', () => {
+    const have = new Bitfield(1);
+    let nowUs = 0;
+    const picker = new Picker(have, PL, PL, () => nowUs);
+    const a: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 2, a);
+    const b: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'B'), 2, b);
+    expect([...a, ...b].map((x) => x.begin)).toEqual([0, 16384, 32768, 49152]);
+    for (const x of a) picker.receive(0, x.begin, x.length, 'A');
+    let done: ReturnType<Picker['receive']> = null;
+    for (const x of b) done = picker.receive(0, x.begin, x.length, 'B');
+    expect(done && done !== 'dup' && done.senders).toEqual(['A', 'A', 'B', 'B']);
+    picker.finished(0, false);
+    picker.retryFromOnePeer(0);
+    // The retry: A takes two blocks and owns the piece; B is given nothing of it, not even in end-game.
+    const a2: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 2, a2);
+    expect(a2.length).toBe(2);
+    const b2: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'B'), 4, b2);
+    expect(b2).toEqual([]);
+    // A block from B anyway (an old request) is not taken; A finishes the piece.
+    expect(picker.receive(0, 32768, 16384, 'B')).toBe('dup');
+    const a3: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(a2.map((x) => blockKey(x.index, x.begin))), 'A'), 4, a3);
+    expect(a3.map((x) => x.begin)).toEqual([32768, 49152]);
+    // A gives up (leaves, stalls, rejects): B may take over what is left, and A is barred from it.
+    for (const x of a2) picker.receive(0, x.begin, x.length, 'A');
+    picker.release(0, 32768);
+    picker.release(0, 49152);
+    picker.disown('A');
+    const a4: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 4, a4);
+    expect(a4).toEqual([]);
+    nowUs += 31_000_000; // the bar lapses (30 s); A could own it again were it free
+    const a5: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 4, a5);
+    expect(a5.map((x) => x.begin)).toEqual([32768, 49152]);
+    picker.release(0, 32768);
+    picker.release(0, 49152);
+    picker.disown('A');
+    const b3: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'B'), 4, b3);
+    expect(b3.map((x) => x.begin)).toEqual([32768, 49152]);
+    for (const x of b3) done = picker.receive(0, x.begin, x.length, 'B');
+    expect(done && done !== 'dup' && done.exclusive).toBe(true);
+    // Once it passed, the piece carries no exclusivity into a later attempt (e.g. a recheck).
+    picker.finished(0, true);
+    picker.pick(peerWith('all', new Set(), 'A'), 1, []);
+    expect(picker.partial.get(0)?.exclusive).toBe(false);
   });
 
   it('released blocks (choke, reject, timeout) are picked again', () => {

@@ -87,6 +87,21 @@ describe('Storage', () => {
     await storage.close();
   });
 
+  it('reads back an unverified attempt across files (to judge who sent bad blocks), never a verified piece', async () => {
+    const { meta, all } = spanningTorrent();
+    const storage = await Storage.open(meta, dir);
+    const bad = Buffer.from(pieceOf(meta, all, 1));
+    bad[7]! ^= 1;
+    const landed = storage.writeUnverified(1, 0, [bad.subarray(0, 5000), bad.subarray(5000)]);
+    if (landed) await landed;
+    expect(storage.have.get(1)).toBe(false);
+    expect((await storage.readUnverified(1)).equals(bad)).toBe(true);
+    await expect(storage.readPiece(1)).rejects.toThrow(/not verified/);
+    await storage.writePiece(0, Buffer.from(pieceOf(meta, all, 0)));
+    await expect(storage.readUnverified(0)).rejects.toThrow(/is verified/);
+    await storage.close();
+  });
+
   it('reads through an open handle as through a new one, and a file cut short under it is an error', async () => {
     const { meta, all } = spanningTorrent();
     const storage = await Storage.open(meta, dir);
