@@ -58,14 +58,7 @@ export async function startControl(source: FlowSource, opts: ControlOptions, nam
   const tickMs = msOption(opts.tick, '--tick', 5, 60_000) ?? 100;
 
   // The control plane (and the DSL compiler behind it) loads only when asked for.
-  const [{ ControlHost }, { Agent }, { Params }, { checkAlgorithmParams, loadAlgorithm }, { createInprocAgentServer }, { connectDatapath }] = await Promise.all([
-    import('../datapath/control/control-host.js'),
-    import('../agent/agent.js'),
-    import('../agent/params.js'),
-    import('../agent/load-algorithm.js'),
-    import('../protocol/inproc-transport.js'),
-    import('../protocol/unix-transport.js'),
-  ]);
+  const { ControlHost, Agent, Params, checkAlgorithmParams, loadAlgorithm, createInprocAgentServer, connectDatapath } = await import('./control-plane.js');
   // Load and check the algorithm before opening any socket: a bad --alg fails cleanly.
   let inproc: { agent: Agent; close: () => Promise<void>; client: DatapathClient } | null = null;
   const channels: Channel[] = [];

@@ -19,7 +19,7 @@ import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundle } from '../bin/launch.mjs';
 
-const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts' };
+const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts', control: 'cli/control-plane.ts' };
 /** Where the commands are listed; each also gets an entry of its own (`command:<name>`). */
 const COMMANDS_FILE = 'cli/commands.ts';
 /** Files outside the import graph that still shape the bundle (compiler settings, dependency versions). */
@@ -42,6 +42,26 @@ const chevrotainReexport = {
     build.onLoad({ filter: /^chevrotain-reexport$/, namespace: 'ccp-bt' }, () => ({
       contents: "export { createToken, Lexer, CstParser, EOF } from 'chevrotain';",
       resolveDir: PACKAGE_ROOT,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * The control plane (agent, DSL compiler with chevrotain, transports: ~600 KB) is control.cjs, required
+ * by the entry that needs it when --ipc/--alg ask for it: inside every download/seed entry it cost each
+ * start the parsing of all that code. Modules both sides use (schema constants, clocks, units) are then
+ * in both files; none of them holds state or classes the two sides share.
+ */
+const controlPlaneFile = {
+  name: 'control-plane-file',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/control-plane\.js$/ }, (args) =>
+      args.importer === join(PACKAGE_ROOT, 'cli', 'control-options.ts') ? { path: 'control-plane', namespace: 'ccp-bt' } : undefined,
+    );
+    // require, not import(): the ESM loader would first scan the file for its export names.
+    build.onLoad({ filter: /^control-plane$/, namespace: 'ccp-bt' }, () => ({
+      contents: "module.exports = require(require('node:path').join(__dirname, 'control.cjs'));",
       loader: 'js',
     }));
   },
@@ -104,7 +124,7 @@ export async function buildCliBundle() {
       sourcemap: 'linked', // node --enable-source-maps maps stack traces back to the .ts files
       metafile: true,
       logLevel: 'silent',
-      plugins: [chevrotainReexport, commandEntries(commands)],
+      plugins: [chevrotainReexport, controlPlaneFile, commandEntries(commands)],
     });
     const inputs = [...new Set([...Object.keys(result.metafile.inputs), COMMANDS_FILE])].filter((p) => !p.startsWith('node_modules/') && !p.startsWith('../') && !p.includes(':'));
     const manifest = {

@@ -84,6 +84,28 @@ describe('the CLI bundle', () => {
     expect(unknown.stderr).toMatch(/unknown command 'nonsense'/);
   });
 
+  it('keeps the control plane out of the datapath entries and loads it from control.cjs when --alg asks', async () => {
+    const dir = join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', manifest().build);
+    for (const entry of ['command-download.cjs', 'command-seed.cjs', 'command-shape.cjs']) {
+      const code = readFileSync(join(dir, entry), 'utf8');
+      expect(code, entry).not.toContain('var ControlHost = class');
+      expect(code, entry).not.toContain('CstParser');
+    }
+    expect(readFileSync(join(dir, 'control.cjs'), 'utf8')).toContain('var ControlHost = class');
+    const data = mkdtempSync(join(tmpdir(), 'ccp-bt-bundle-alg-'));
+    try {
+      writeFileSync(join(data, 'f.bin'), Buffer.alloc(40_000, 7));
+      expect((await ccp(['create', join(data, 'f.bin'), '--tracker', 'http://127.0.0.1:1/announce', '-o', join(data, 'f.torrent')])).code).toBe(0);
+      // An unknown algorithm is named by the agent loader, which lives in control.cjs.
+      const r = await ccp(['seed', join(data, 'f.torrent'), '--data', data, '--alg', 'nosuch', '--port', '0', '--host', '127.0.0.1', '--no-announce']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`start from bundle ${join(dir, 'command-seed.cjs')}`);
+      expect(r.stderr).toMatch(/unknown algorithm 'nosuch': built-ins are fixed, aimd/);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+
   it('checks a program from the bundle (chevrotain inside it)', async () => {
     const r = await ccp(['check', 'examples/programs/aimd-upload.ccp']);
     expect(r.code).toBe(0);
