@@ -127,6 +127,11 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   private readonly timer: NodeJS.Timeout;
   private flowIds = 1;
   private readonly blames = new Map<string, number>();
+  /**
+   * Addresses whose peer was banned. A liar can come back with a new peer id, so its address is banned
+   * too, except on loopback, where a local swarm's peers all share one address.
+   */
+  private readonly bannedHosts = new Set<string>();
   private readonly pending = new Set<Socket>();
   private readonly checks = new Map<string, PendingCheck>();
   private readonly checkSlots: Slots;
@@ -309,17 +314,24 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
   }
 
   isBanned(blameKey: string): boolean {
-    return (this.blames.get(blameKey) ?? 0) >= BAN_AFTER_FAILURES;
+    return (this.blames.get(blameKey) ?? 0) >= BAN_AFTER_FAILURES || this.bannedHosts.has(hostOfBlameKey(blameKey));
   }
 
   ban(blameKey: string): void {
     this.blames.set(blameKey, Math.max(BAN_AFTER_FAILURES, this.blames.get(blameKey) ?? 0));
+    this.banHost(blameKey);
   }
 
   blame(blameKey: string): number {
     const n = (this.blames.get(blameKey) ?? 0) + 1;
     this.blames.set(blameKey, n);
+    if (n >= BAN_AFTER_FAILURES) this.banHost(blameKey);
     return n;
+  }
+
+  private banHost(blameKey: string): void {
+    const host = hostOfBlameKey(blameKey);
+    if (!isLoopback(host)) this.bannedHosts.add(host);
   }
 
   dial(torrent: Torrent, addr: PeerAddress): void {
@@ -436,4 +448,14 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     this.context.pacer.close();
     await this.pool.close();
   }
+}
+
+/** A blame key is `host|peer id hex` (Peer.blameKey). */
+function hostOfBlameKey(blameKey: string): string {
+  const bar = blameKey.lastIndexOf('|');
+  return bar < 0 ? blameKey : blameKey.slice(0, bar);
+}
+
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.') || host === 'localhost';
 }

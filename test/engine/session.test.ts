@@ -27,6 +27,26 @@ async function sessions(opts: { up?: number; down?: number } = {}): Promise<{ se
 }
 
 describe('session', () => {
+  it('bans a liar by peer id, and off loopback by address too (it may come back with a new id)', async () => {
+    const s = new Session({ host: '127.0.0.1' });
+    try {
+      for (let i = 0; i < 3; i++) s.blame('10.1.2.3|aa');
+      expect(s.isBanned('10.1.2.3|aa')).toBe(true);
+      expect(s.isBanned('10.1.2.3|bb')).toBe(true);
+      expect(s.isBanned('10.1.2.4|aa')).toBe(false);
+      s.blame('10.9.9.9|cc');
+      expect(s.isBanned('10.9.9.9|cc')).toBe(false); // one strike is not a ban
+      s.ban('2001:db8::7|dd');
+      expect(s.isBanned('2001:db8::7|ee')).toBe(true);
+      // A local swarm's peers share 127.0.0.1: only the liar's peer id is banned there.
+      s.ban('127.0.0.1|ff');
+      expect(s.isBanned('127.0.0.1|ff')).toBe(true);
+      expect(s.isBanned('127.0.0.1|00')).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('seeds many torrents on one port; a leecher fetches them all at once', async () => {
     const { seeder, leecher, dir } = await sessions();
     const src = join(dir, 'src');
