@@ -309,34 +309,41 @@ export class Torrent extends EventEmitter implements PeerOwner {
       for (const p of this.peers) if (p !== peer) p.cancelIfOutstanding(key);
     }
     if (r === null) return;
-    void this.completePiece(r);
+    const piece = r;
+    // Plain callbacks rather than an async function: this runs for every piece.
+    this.incoming.complete(piece.index, piece.length).then(
+      (ok) => {
+        if (!ok && piece.contributors.size > 1 && !this.closed) void this.keepEvidence(piece);
+        else this.pieceChecked(piece, ok);
+      },
+      (err: unknown) => {
+        this.picker.finished(piece.index, false);
+        if (this.closed) return;
+        this.warn(`writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`);
+        this.refillAll();
+      },
+    );
   }
 
-  /** Every block of the piece is in: verify it, then count it or start it over. */
-  private async completePiece(piece: PartialPiece): Promise<void> {
-    let ok: boolean;
-    try {
-      ok = await this.incoming.complete(piece.index, piece.length);
-    } catch (err) {
-      this.picker.finished(piece.index, false);
-      if (this.closed) return;
-      this.warn(`writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`);
-      this.refillAll();
-      return;
-    }
-    if (!ok && piece.contributors.size > 1 && !this.closed) {
-      // Fingerprint the failed blocks before the retry overwrites them (the piece stays out of the
-      // picker until then).
-      try {
-        this.smartBan.recordFailure(piece.index, await this.storage.readUnverified(piece.index), piece.senders);
-      } catch (err) {
-        this.context.log(`${this.name}: could not read back failed piece ${piece.index}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
+  /** The piece's hash was checked (and its writes landed): count it, or start it over. */
+  private pieceChecked(piece: PartialPiece, ok: boolean): void {
     this.picker.finished(piece.index, ok);
     if (this.closed) return;
     if (ok) this.pieceVerified(piece.index);
     else this.hashFailed(piece.index, piece.contributors);
+  }
+
+  /**
+   * A piece from several peers failed: fingerprints its blocks with their senders (SmartBan) before the
+   * retry overwrites them; the piece stays out of the picker until then.
+   */
+  private async keepEvidence(piece: PartialPiece): Promise<void> {
+    try {
+      this.smartBan.recordFailure(piece.index, await this.storage.readUnverified(piece.index), piece.senders);
+    } catch (err) {
+      this.context.log(`${this.name}: could not read back failed piece ${piece.index}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.pieceChecked(piece, false);
   }
 
   private warn(msg: string): void {
