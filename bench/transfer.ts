@@ -5,7 +5,7 @@
 // The single case also runs ccp-bt's leecher capped (--max-down) at the rate aria2 reached, so CPU is
 // also compared at the same speed. ccp-bt runs from its CLI bundle, rebuilt first if a source changed.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -144,6 +144,11 @@ async function makeData(dir: string, bytes: number, tracker: TrackerServer): Pro
     if (!ws.write(chunk)) await new Promise<void>((r) => ws.once("drain", () => r()));
   }
   await new Promise<void>((r) => ws.end(r));
+  // On disk before the run: the kernel writing the fresh file back during the transfer would bill both
+  // sides' CPU with the contention (and a real seeder serves files long on disk).
+  const fd = openSync(file, 'r');
+  fsyncSync(fd);
+  closeSync(fd);
   const torrentBytes = await createTorrent({ path: file, trackers: [[tracker.httpUrl]], pieceLength, creationDate: null });
   const torrent = join(dir, 'payload.torrent');
   writeFileSync(torrent, torrentBytes);

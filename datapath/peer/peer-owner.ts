@@ -4,7 +4,7 @@ import type { Bitfield } from '../storage/bitfield.js';
 import type { FlowEventSink } from '../flow/flow-api.js';
 import type { Pacer, TokenBucket } from '../flow/token-bucket.js';
 import type { Picker } from '../swarm/picker.js';
-import type { PinnedBlock } from '../swarm/read-cache.js';
+import type { BlockDone, PinnedBlock } from '../swarm/read-cache.js';
 import type { Peer } from './peer.js';
 
 /** Timeouts (defaults in DEFAULT_TIMEOUTS); tests shorten them. */
@@ -45,8 +45,8 @@ export interface PeerOwner {
   readonly have: Bitfield;
   readonly picker: Picker;
   readonly torrentStats: Float64Array;
-  /** A block to upload; release() it once written or dropped (its buffer is then reused). */
-  readBlock(index: number, begin: number, length: number): Promise<PinnedBlock>;
+  /** A block to upload, through `done` (never synchronously); release() it once written or dropped (its buffer is then reused). */
+  fetchBlock(index: number, begin: number, length: number, done: BlockDone): void;
   /** The block without waiting if it is already in memory, else null; release() it as above. */
   peekBlock(index: number, begin: number, length: number): PinnedBlock | null;
   /**

@@ -533,15 +533,16 @@ export class Peer implements ControlledFlow {
       }
       this.readsInFlight++;
       this.readBytesInFlight += r.length;
-      this.owner.readBlock(r.index, r.begin, r.length).then(
-        (block) => this.sendBlock(r, block),
-        (err: unknown) => {
-          this.readsInFlight--;
-          this.readBytesInFlight -= r.length;
-          this.owner.context.log(`read of piece ${r.index} for ${this.label} failed: ${err instanceof Error ? err.message : String(err)}`);
-          this.close('disk read failed');
-        },
-      );
+      this.owner.fetchBlock(r.index, r.begin, r.length, (err, block) => {
+        if (block) {
+          this.sendBlock(r, block);
+          return;
+        }
+        this.readsInFlight--;
+        this.readBytesInFlight -= r.length;
+        this.owner.context.log(`read of piece ${r.index} for ${this.label} failed: ${err ? err.message : 'no data'}`);
+        this.close('disk read failed');
+      });
     }
     if (this.peerRequestsHead >= q.length && this.peerRequestsHead > 0) {
       q.length = 0;

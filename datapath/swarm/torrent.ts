@@ -17,7 +17,7 @@ import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
 import { Picker, blockKey, type PartialPiece } from './picker.js';
 import { SmartBan } from './smart-ban.js';
 import { decideChokes } from './choker.js';
-import { PieceReadCache, type PinnedBlock } from './read-cache.js';
+import { PieceReadCache, type BlockDone, type PinnedBlock } from './read-cache.js';
 
 const RECHOKE_US = 10_000_000;
 const OPTIMISTIC_US = 30_000_000;
@@ -221,8 +221,8 @@ export class Torrent extends EventEmitter implements PeerOwner {
 
   // ---- PeerOwner ----
 
-  readBlock(index: number, begin: number, length: number): Promise<PinnedBlock> {
-    return this.cache.read(index, begin, length);
+  fetchBlock(index: number, begin: number, length: number, done: BlockDone): void {
+    this.cache.fetch(index, begin, length, done);
   }
 
   peekBlock(index: number, begin: number, length: number): PinnedBlock | null {
