@@ -39,6 +39,55 @@ function sendAndAwaitClose(port: number, chunks: Buffer[], ms = 10_000): Promise
   });
 }
 
+type Request = { index: number; begin: number; length: number };
+
+/**
+ * A leecher of a fresh torrent dialing a liar (a raw socket that has every piece, unchokes at once and
+ * answers requests with `answer`) and an honest ccp-bt seeder capped at `honestMaxUp`. Resolves once the
+ * leecher finished with the file intact, with its log (-v) and both ports.
+ */
+async function liarBesideSeeder(
+  name: string, bytes: number, pieceLength: number, honestMaxUp: string,
+  answer: (m: Request, s: net.Socket, good: Buffer, pieceLength: number) => void,
+): Promise<{ log: string; liarPort: number; honestPort: number }> {
+  const t = tempDir(name);
+  dirs.push(t.cleanup);
+  const src = join(t.dir, 'src');
+  const dst = join(t.dir, 'dst');
+  mkdirSync(src);
+  mkdirSync(dst);
+  const { data, torrent } = await makeTorrent(src, `${name}.bin`, bytes, [], pieceLength);
+  const meta = await readMetainfo(torrent);
+  const good = readFileSync(data);
+  const liar = net.createServer((s) => {
+    sockets.push(s);
+    s.on('error', () => undefined);
+    const p = new WireParser();
+    s.on('data', (chunk: Buffer) => {
+      p.push(chunk);
+      try {
+        for (let m = p.next(); m; m = p.next()) {
+          if (m.id === 'handshake') s.write(Buffer.concat([encodeHandshake(meta.infoHash, randomBytes(20)), HAVE_ALL_BYTES, UNCHOKE_BYTES]));
+          else if (m.id === MsgId.Request) answer(m, s, good, meta.pieceLength);
+        }
+      } catch {
+        s.destroy();
+      }
+    });
+  });
+  servers.push(liar);
+  const liarPort = await freePort();
+  await new Promise<void>((r) => liar.listen(liarPort, '127.0.0.1', r));
+  const honestPort = await freePort();
+  const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(honestPort), '--no-announce', '--max-up', honestMaxUp]);
+  await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
+  const leecher = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--no-announce', '-v',
+    '--peer', `127.0.0.1:${liarPort}`, '--peer', `127.0.0.1:${honestPort}`]);
+  expect(await withTimeout(leecher.exited, 40_000, 'leecher', () => leecher.err()), leecher.err()).toBe(0);
+  expect(readFileSync(join(dst, `${name}.bin`)).equals(good)).toBe(true);
+  return { log: leecher.err(), liarPort, honestPort };
+}
+
 describe('misbehaving peers', () => {
   it('garbage and protocol violations drop that peer only; a leecher still finishes', async () => {
     const t = tempDir('viol');
@@ -73,93 +122,31 @@ describe('misbehaving peers', () => {
   });
 
   it('a peer sending corrupt blocks is blamed for failed pieces and banned; the download completes', async () => {
-    const t = tempDir('corrupt');
-    dirs.push(t.cleanup);
-    const src = join(t.dir, 'src');
-    const dst = join(t.dir, 'dst');
-    mkdirSync(src);
-    mkdirSync(dst);
-    const { data, torrent } = await makeTorrent(src, 'g.bin', 1024 * 1024 + 4321, [], 32 * 1024);
-    const meta = await readMetainfo(torrent);
-    // A liar: has everything, unchokes at once, answers every request with random bytes.
-    const liar = net.createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => undefined);
-      const p = new WireParser();
-      s.on('data', (chunk: Buffer) => {
-        p.push(chunk);
-        try {
-          for (let m = p.next(); m; m = p.next()) {
-            if (m.id === 'handshake') s.write(Buffer.concat([encodeHandshake(meta.infoHash, randomBytes(20)), HAVE_ALL_BYTES, UNCHOKE_BYTES]));
-            else if (m.id === MsgId.Request) s.write(encodePiece(m.index, m.begin, randomBytes(m.length)));
-          }
-        } catch {
-          s.destroy();
-        }
-      });
-    });
-    servers.push(liar);
-    const liarPort = await freePort();
-    await new Promise<void>((r) => liar.listen(liarPort, '127.0.0.1', r));
-    const goodPort = await freePort();
-    // The honest seeder is capped so the liar is sure to deliver (bad) pieces first.
-    const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(goodPort), '--no-announce', '--max-up', '400k']);
-    await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
-    const leecher = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--no-announce', '-v',
-      '--peer', `127.0.0.1:${liarPort}`, '--peer', `127.0.0.1:${goodPort}`]);
-    expect(await withTimeout(leecher.exited, 40_000, 'leecher', () => leecher.err()), leecher.err()).toBe(0);
-    expect(readFileSync(join(dst, 'g.bin')).equals(readFileSync(data))).toBe(true);
-    expect(leecher.err(), leecher.err()).toMatch(/failed its hash check/);
-    expect(leecher.err()).toMatch(/banned after 3 pieces failed their hash check/);
+    // A liar answering every request with random bytes; the honest seeder is capped so the liar is sure
+    // to deliver (bad) pieces first.
+    const run = await liarBesideSeeder('corrupt', 1024 * 1024 + 4321, 32 * 1024, '400k', (m, s) => s.write(encodePiece(m.index, m.begin, randomBytes(m.length))));
+    expect(run.log, run.log).toMatch(/failed its hash check/);
+    expect(run.log).toMatch(/banned after 3 pieces failed their hash check/);
   });
 
   it('an honest peer whose blocks shared a failed piece with a liar is not banned; the liar is found out', async () => {
-    const t = tempDir('smartban');
-    dirs.push(t.cleanup);
-    const src = join(t.dir, 'src');
-    const dst = join(t.dir, 'dst');
-    mkdirSync(src);
-    mkdirSync(dst);
     // Two blocks per piece. The liar refuses every first block and corrupts every second one, so no
     // piece ever fails with the liar alone: each failure mixes its block with the honest seeder's.
     // Blaming every sender banned both after three pieces and the download stalled.
-    const { data, torrent } = await makeTorrent(src, 'h.bin', 48 * BLOCK_SIZE * 2, [], 2 * BLOCK_SIZE);
-    const meta = await readMetainfo(torrent);
-    const good = readFileSync(data);
-    const liar = net.createServer((s) => {
-      sockets.push(s);
-      s.on('error', () => undefined);
-      const p = new WireParser();
-      s.on('data', (chunk: Buffer) => {
-        p.push(chunk);
-        try {
-          for (let m = p.next(); m; m = p.next()) {
-            if (m.id === 'handshake') s.write(Buffer.concat([encodeHandshake(meta.infoHash, randomBytes(20)), HAVE_ALL_BYTES, UNCHOKE_BYTES]));
-            else if (m.id === MsgId.Request && m.begin === 0) s.write(encodeReject(m.index, m.begin, m.length));
-            else if (m.id === MsgId.Request) {
-              const block = Buffer.from(good.subarray(m.index * meta.pieceLength + m.begin, m.index * meta.pieceLength + m.begin + m.length));
-              block[0] ^= 0xff;
-              s.write(encodePiece(m.index, m.begin, block));
-            }
-          }
-        } catch {
-          s.destroy();
-        }
-      });
+    const run = await liarBesideSeeder('smartban', 48 * BLOCK_SIZE * 2, 2 * BLOCK_SIZE, '1M', (m, s, good, pieceLength) => {
+      if (m.begin === 0) {
+        s.write(encodeReject(m.index, m.begin, m.length));
+        return;
+      }
+      const at = m.index * pieceLength + m.begin;
+      const block = Buffer.from(good.subarray(at, at + m.length));
+      block[0]! ^= 0xff;
+      s.write(encodePiece(m.index, m.begin, block));
     });
-    servers.push(liar);
-    const liarPort = await freePort();
-    await new Promise<void>((r) => liar.listen(liarPort, '127.0.0.1', r));
-    const goodPort = await freePort();
-    const seeder = ccp(['seed', torrent, '--data', src, '--host', '127.0.0.1', '--port', String(goodPort), '--no-announce', '--max-up', '1M']);
-    await waitFor(() => seeder.out().includes('seeding 1 torrent'), 20_000, 'seeder start');
-    const leecher = ccp(['download', torrent, '-o', dst, '--host', '127.0.0.1', '--port', String(await freePort()), '--no-announce', '-v',
-      '--peer', `127.0.0.1:${liarPort}`, '--peer', `127.0.0.1:${goodPort}`]);
-    expect(await withTimeout(leecher.exited, 40_000, 'leecher', () => leecher.err()), leecher.err()).toBe(0);
-    expect(readFileSync(join(dst, 'h.bin')).equals(good)).toBe(true);
-    const log = leecher.err();
-    expect(log).toMatch(new RegExp(`failed its hash check \\(from (127\\.0\\.0\\.1:${liarPort}, 127\\.0\\.0\\.1:${goodPort}|127\\.0\\.0\\.1:${goodPort}, 127\\.0\\.0\\.1:${liarPort})\\)`));
-    expect(log).toMatch(new RegExp(`dropped 127\\.0\\.0\\.1:${liarPort}: banned: sent bad data for piece \\d+ \\(found once the piece passed its hash check\\)`));
-    expect(log).not.toMatch(new RegExp(`dropped 127\\.0\\.0\\.1:${goodPort}[^\\n]*banned`));
+    const liar = `127\\.0\\.0\\.1:${run.liarPort}`;
+    const honest = `127\\.0\\.0\\.1:${run.honestPort}`;
+    expect(run.log).toMatch(new RegExp(`failed its hash check \\(from (${liar}, ${honest}|${honest}, ${liar})\\)`));
+    expect(run.log).toMatch(new RegExp(`dropped ${liar}: banned: sent bad data for piece \\d+ \\(found once the piece passed its hash check\\)`));
+    expect(run.log).not.toMatch(new RegExp(`dropped ${honest}[^\\n]*banned`));
   });
 });
