@@ -12,8 +12,7 @@ import { join, resolve } from 'node:path';
 import net from 'node:net';
 import { startTracker, type TrackerServer } from '../tracker/server.js';
 import { createTorrent } from '../datapath/metainfo/create.js';
-import { parseMetainfo, readMetainfo } from '../datapath/metainfo/metainfo.js';
-import { Session } from '../datapath/swarm/session.js';
+import { parseMetainfo } from '../datapath/metainfo/metainfo.js';
 import { parseBytes } from '../util/units.js';
 import { createSay, writeBenchReport, type Panel } from './report.js';
 // @ts-expect-error -- a plain .mjs build script without type declarations.
@@ -156,7 +155,7 @@ async function makeData(dir: string, bytes: number, tracker: TrackerServer): Pro
 }
 
 /**
- * ccp-bt-1proc: the N leechers are N Sessions in one process (as the world runs them).
+ * ccp-bt-1proc: the N leechers are N Sessions in one process (as the world runs them), bench/leech-inproc.ts bundled.
  * ccp-bt-capped: the leecher with --max-down at the rate aria2 reached (cappedBps).
  */
 type Client = 'ccp-bt' | 'ccp-bt-1proc' | 'ccp-bt-capped' | 'aria2';
@@ -212,7 +211,7 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
     dsts.push(dst);
     if (client !== 'ccp-bt-1proc') runs.push(runTimed(leecherCmd(client, torrent, dst, await freePort())));
   }
-  if (client === 'ccp-bt-1proc') runs.push(runTimed([process.execPath, '--import', 'tsx', import.meta.filename, '--leech-inproc', torrent, ...dsts]));
+  if (client === 'ccp-bt-1proc') runs.push(runTimed([process.execPath, inprocLeecher, torrent, ...dsts]));
   // First byte: the first leecher file with blocks on disk.
   let firstByteMs = Number.NaN;
   const poll = setInterval(() => {
@@ -247,19 +246,15 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
   };
 }
 
-/** Child mode: one process, one Session per leecher, all announcing to the torrent's tracker. */
-async function leechInProcess(torrent: string, dirs: string[]): Promise<void> {
-  const meta = await readMetainfo(torrent);
-  const sessions = await Promise.all(dirs.map(async () => {
-    const s = new Session({ host: '127.0.0.1' });
-    await s.listen();
-    return s;
-  }));
-  await Promise.all(sessions.map(async (s, i) => {
-    const t = await s.addTorrent(meta, dirs[i]!);
-    if (!t.complete) await new Promise((res) => t.once('complete', res));
-  }));
-  await Promise.all(sessions.map((s) => s.close()));
+/** Bundles bench/leech-inproc.ts (ccp-bt-1proc's child) into one CommonJS file, as the CLI is bundled. */
+async function bundleInprocLeecher(dir: string): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(dir, 'leech-inproc.cjs');
+  await build({
+    absWorkingDir: ROOT, entryPoints: ['bench/leech-inproc.ts'], bundle: true, format: 'cjs', platform: 'node', target: 'node20',
+    outfile, external: ['unix-dgram'], logLevel: 'error',
+  });
+  return outfile;
 }
 
 /** Runs each client `runs` times, alternating, and returns the per-field medians in the same order. */
@@ -290,7 +285,7 @@ async function medianRuns(clients: Client[], tracker: TrackerServer, work: strin
 let startupS = 0;
 const net0 = (r: RunResult): number => r.leecherCpuS - startupS * procs(r);
 
-// Only CLI processes pay the CLI start-up; the one-process leechers' own start-up stays counted.
+// Only CLI processes pay the CLI start-up; the one-process leechers' own (a bundle too) stays counted.
 const procs = (r: RunResult): number => (r.client === 'ccp-bt' || r.client === 'ccp-bt-capped' ? r.leechers : 0);
 const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 / s;
 
@@ -318,18 +313,15 @@ function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResul
   }
 }
 
-if (process.argv.includes('--leech-inproc')) {
-  const i = process.argv.indexOf('--leech-inproc');
-  await leechInProcess(process.argv[i + 1]!, process.argv.slice(i + 2));
-  process.exit(0);
-}
-
 const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+let inprocLeecher = '';
 const tracker = await startTracker({ host: '127.0.0.1', intervalS: 2 });
 try {
   const bundle = await ensureCliBundle();
   if (bundle.failed) say('warning: the CLI bundle could not be built; ccp-bt runs from its sources (slower start-up)');
   startupS = await startupCpuS();
+  if (only !== 'single' && leechers > 0) inprocLeecher = await bundleInprocLeecher(work);
   if (droppedCaCerts) say(`NODE_EXTRA_CA_CERTS is set here: children run without it (each Node start would parse that CA bundle; ccp-bt uses no TLS); --keep-env keeps it`);
   say(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} (figures are only comparable on an idle machine)`);
   if (only !== 'multi') {
