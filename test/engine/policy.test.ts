@@ -183,6 +183,76 @@ describe('picker', () => {
       { numRuns: 300 },
     );
   });
+
+  it('with several peers, hash failures, exclusive retries and peers giving up, any peer can still finish once bars lapse', () => {
+    const PEERS = ['a', 'b', 'c'];
+    fc.assert(
+      fc.property(
+        // Pieces of two blocks and picks of one or two blocks, so pieces often mix peers (and then fail).
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.boolean()), { minLength: 40, maxLength: 160 }),
+        fc.integer({ min: 0, max: 2 }),
+        (ops, finisher) => {
+          const have = new Bitfield(5);
+          let nowUs = 0;
+          const picker = new Picker(have, 2 * 16384, 20_000, () => nowUs);
+          const inflight: { peer: string; b: BlockRef }[] = [];
+          const settle = (r: ReturnType<Picker['receive']>, passes: boolean): void => {
+            if (!r || r === 'dup') return;
+            if (passes) {
+              have.set(r.index);
+              picker.finished(r.index, true);
+              return;
+            }
+            picker.finished(r.index, false);
+            if (r.contributors.size > 1) picker.retryFromOnePeer(r.index);
+          };
+          for (const [op, who, n, passes] of ops) {
+            const peer = PEERS[who]!;
+            nowUs += 1_000_000;
+            if (op <= 3) {
+              const out: BlockRef[] = [];
+              const mine = new Set(inflight.filter((x) => x.peer === peer).map((x) => blockKey(x.b.index, x.b.begin)));
+              const ownersBefore = new Map([...picker.partial.values()].filter((x) => x.exclusive).map((x) => [x.index, x.owner]));
+              picker.pick(peerWith('all', mine, peer), n, out);
+              for (const b of out) {
+                expect(have.get(b.index)).toBe(false);
+                // An exclusive piece that belongs to another peer is never asked of this one.
+                const owner = ownersBefore.get(b.index);
+                if (owner) expect(owner).toBe(peer);
+              }
+              inflight.push(...out.map((b) => ({ peer, b })));
+            } else if (op <= 7 && inflight.length > 0) {
+              const { peer: from, b } = inflight.splice(n % inflight.length, 1)[0]!;
+              settle(picker.receive(b.index, b.begin, b.length, from), passes);
+            } else if (op === 8 && inflight.length > 0) {
+              const { b } = inflight.splice(n % inflight.length, 1)[0]!;
+              picker.release(b.index, b.begin);
+            } else if (op === 9) {
+              // The peer gives up: its requests come back and it is disowned.
+              for (let i = inflight.length - 1; i >= 0; i--) {
+                if (inflight[i]!.peer !== peer) continue;
+                const { b } = inflight.splice(i, 1)[0]!;
+                picker.release(b.index, b.begin);
+              }
+              picker.disown(peer);
+            }
+          }
+          // Every other peer leaves; once the bars lapse, the remaining one finishes alone.
+          const last = PEERS[finisher]!;
+          for (const x of inflight.splice(0)) picker.release(x.b.index, x.b.begin);
+          for (const p of PEERS) if (p !== last) picker.disown(p);
+          nowUs += 31_000_000;
+          for (let round = 0; round < 100 && !have.complete(); round++) {
+            const out: BlockRef[] = [];
+            picker.pick(peerWith('all', new Set(), last), 100, out);
+            for (const b of out) settle(picker.receive(b.index, b.begin, b.length, last), true);
+          }
+          expect(have.complete()).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
 });
 
 const cand = (key: number, over: Partial<ChokeCandidate> = {}): ChokeCandidate => ({ key, interested: true, snubbed: false, rateIn: 0, bytesSent: 0, ...over });
