@@ -522,10 +522,6 @@ export class Peer implements ControlledFlow {
       this.flowBucket.consume(r.length, now);
       this.owner.context.upBucket.consume(r.length, now);
       this.peerRequestsHead++;
-      if (this.peerRequestsHead > 1024 && this.peerRequestsHead * 2 > q.length) {
-        q.splice(0, this.peerRequestsHead);
-        this.peerRequestsHead = 0;
-      }
       const ready = this.owner.peekBlock(r.index, r.begin, r.length);
       if (ready) {
         this.writeBlock(r, ready);
@@ -593,6 +589,12 @@ export class Peer implements ControlledFlow {
       return;
     }
     if (nowMs - this.lastSendMs > KEEP_ALIVE_MS) this.write(KEEP_ALIVE_BYTES);
+    // Served requests are dropped from the queue's front here rather than in servePump: a branch there
+    // first taken well into a transfer (after 1024 requests) de-optimized it in every seed.
+    if (this.peerRequestsHead > 0) {
+      this.peerRequests.splice(0, this.peerRequestsHead);
+      this.peerRequestsHead = 0;
+    }
     const rateIn = this.rateIn.rate(nowUs);
     this.window.onTick(rateIn);
     if (this.outstanding.size > 0) {
