@@ -17,7 +17,7 @@ const STARTED_FROM = Symbol.for('ccp-bt.started-from');
 
 /**
  * The current bundle if it is there and no source it was built from changed since (stat'ing ~150 files
- * costs ~1 ms): its folder and entry files by name ('main', 'peer-host', 'command:<name>'); else why not.
+ * costs ~2 ms, ~5 ms of CPU in a fresh process): its folder and entry files by name ('main', 'peer-host', 'command:<name>'); else why not.
  * @returns {{ dir: string, entries: Record<string, string> } | { stale: string }}
  */
 export function freshBundle() {

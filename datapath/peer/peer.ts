@@ -126,7 +126,7 @@ export class Peer implements ControlledFlow {
       flowId, infoHash: owner.infoHash, peerHost: host, peerPort: socket.remotePort ?? 0, peerId: handshake.peerId,
       pieceLength: owner.pieceLength, pieceCount: owner.pieceCount, totalBytes: owner.totalBytes,
     };
-    this.blameKey = `${host}|${handshake.peerId.toString('hex')}`;
+    this.blameKey = blameKeyOf(host, handshake.peerId);
   }
 
   get label(): string {
@@ -689,6 +689,17 @@ export class Peer implements ControlledFlow {
     this.peerRequests.length = 0;
     this.owner.onPeerClosed(this, reason);
   }
+}
+
+/** A peer for blame (hash failures) and bans: `host|peer id hex`. */
+export function blameKeyOf(host: string, peerId: Buffer): string {
+  return `${host}|${peerId.toString('hex')}`;
+}
+
+/** The host part of a blame key. */
+export function hostOfBlameKey(blameKey: string): string {
+  const bar = blameKey.lastIndexOf('|');
+  return bar < 0 ? blameKey : blameKey.slice(0, bar);
 }
 
 /** How much upload credit a capped flow waits for before it sends again, µs of the cap. */

@@ -39,10 +39,10 @@ export interface PartialPiece {
   received: number;
   /** Blocks in state FREE (so a pick skips pieces with nothing left to ask for). */
   free: number;
-  /** Keys of the peers that sent blocks of this piece (blamed if the hash fails). */
-  readonly contributors: Set<string>;
   /** Per block: the key of the peer that sent it ('' while missing). */
   readonly senders: string[];
+  /** Keys of the peers that sent blocks of this piece (derived from `senders`; read when a hash fails). */
+  readonly contributors: ReadonlySet<string>;
   /**
    * A retry after a hash failure with several senders: the whole piece comes from one peer (`owner`),
    * so a second failure names the liar and a pass lets the first attempt's blocks be judged.
@@ -188,7 +188,6 @@ export class Picker {
     p.state[b] = RECEIVED;
     if (p.askers[b]! > 0) p.askers[b]!--;
     p.received++;
-    p.contributors.add(contributor);
     p.senders[b] = contributor;
     if (p.received < p.blocks) return null;
     p.writing = true;
@@ -238,7 +237,10 @@ export class Picker {
     const p: PartialPiece = {
       index, length, blocks, received: 0, free: blocks, writing: false,
       state: new Uint8Array(blocks), askers: new Uint8Array(blocks),
-      contributors: new Set(), senders: new Array<string>(blocks).fill(''),
+      senders: new Array<string>(blocks).fill(''),
+      get contributors() {
+        return new Set(this.senders.filter((s) => s !== ''));
+      },
       exclusive: this.retryAlone.has(index), owner: null,
     };
     this.partial.set(index, p);

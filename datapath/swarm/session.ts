@@ -15,6 +15,7 @@ import { monoUs } from '../flow/clock.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
 import { encodeHandshake } from '../wire/handshake.js';
 import { readHandshake } from '../peer/handshaker.js';
+import { hostOfBlameKey } from '../peer/peer.js';
 import { SocketReads } from '../peer/socket-reads.js';
 import { DEFAULT_TIMEOUTS, type EngineContext, type EngineTimeouts } from '../peer/peer-owner.js';
 import type { PeerAddress } from '../tracker/announcer.js';
@@ -448,12 +449,6 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     this.context.pacer.close();
     await this.pool.close();
   }
-}
-
-/** A blame key is `host|peer id hex` (Peer.blameKey). */
-function hostOfBlameKey(blameKey: string): string {
-  const bar = blameKey.lastIndexOf('|');
-  return bar < 0 ? blameKey : blameKey.slice(0, bar);
 }
 
 function isLoopback(host: string): boolean {

@@ -12,7 +12,7 @@ import type { TokenBucket } from '../flow/token-bucket.js';
 import { monoUs } from '../flow/clock.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
 import type { Handshake } from '../wire/handshake.js';
-import { Peer, type PeerConnection } from '../peer/peer.js';
+import { Peer, blameKeyOf, hostOfBlameKey, type PeerConnection } from '../peer/peer.js';
 import type { EngineContext, PeerOwner } from '../peer/peer-owner.js';
 import { Picker, blockKey, type PartialPiece } from './picker.js';
 import { SmartBan } from './smart-ban.js';
@@ -186,7 +186,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
     };
     if (this.closed) return refuse('torrent closed');
     if (hs.peerId.equals(this.host.peerId)) return refuse('connected to ourselves');
-    const blame = `${socket.remoteAddress ?? '?'}|${hs.peerId.toString('hex')}`;
+    const blame = blameKeyOf(socket.remoteAddress ?? '?', hs.peerId);
     if (this.host.isBanned(blame)) return refuse('banned for sending bad data');
     if (this.peers.size >= this.maxPeers) return refuse('too many peers');
     for (const p of this.peers) if (p.info.peerId.equals(hs.peerId)) return refuse('already connected to this peer id');
@@ -456,7 +456,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
    * banned after BAN_AFTER_FAILURES. Sent by several, nobody is blamed yet: the piece is fetched again
    * from one peer, and its blocks are judged when it passes (SmartBan).
    */
-  private hashFailed(index: number, contributors: Set<string>): void {
+  private hashFailed(index: number, contributors: ReadonlySet<string>): void {
     this.hashFailures++;
     this.warn(`piece ${index} failed its hash check (from ${[...contributors].map((c) => this.describePeer(c)).join(', ')})`);
     if (contributors.size === 1) {
@@ -487,7 +487,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
   /** A peer by its blame key, for logs: its address while connected, else its host. */
   private describePeer(key: string): string {
     for (const p of this.peers) if (p.blameKey === key) return p.label;
-    return key.split('|')[0]!;
+    return hostOfBlameKey(key);
   }
 
   /** Drops the peer with this key (the close logs why) and stops dialing its address. */
