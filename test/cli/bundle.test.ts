@@ -38,7 +38,9 @@ const manifest = (): { build: string; builtAtMs: number; inputs: string[] } => J
 
 beforeAll(async () => {
   pkg = mkdtempSync(join(tmpdir(), 'ccp-bt-bundle-'));
-  for (const name of COPIED) cpSync(join(ROOT, name), join(pkg, name), { recursive: true });
+  // Timestamps kept: a file copied in the last 100 ms before the build would look edited after it (the
+  // build allows for the coarse kernel clock), and the bundle would be taken for stale.
+  for (const name of COPIED) cpSync(join(ROOT, name), join(pkg, name), { recursive: true, preserveTimestamps: true });
   // Dependencies are shared by symlink; the cache (where bundles live) is the copy's own.
   mkdirSync(join(pkg, 'node_modules', '.cache', 'ccp-bt'), { recursive: true });
   for (const name of readdirSync(join(ROOT, 'node_modules'))) {
