@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WritePolicy, type WriteMode } from './write-policy.js';
+import { LoopIoPolicy, READ_LIMITS, WRITE_LIMITS, type IoMode } from './loop-io-policy.js';
 
 export type FileMode = 'read' | 'write';
 
@@ -26,11 +26,14 @@ export class FilePool {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
   /** Whether piece writes may run on the loop; shared, as the torrents of one pool share a disk. */
-  readonly writes: WritePolicy;
+  readonly writes: LoopIoPolicy;
+  /** Whether piece reads may run on the loop (likewise shared). */
+  readonly reads: LoopIoPolicy;
 
-  constructor(readonly maxOpen = 128, writeMode: WriteMode = 'adaptive') {
+  constructor(readonly maxOpen = 128, ioMode: IoMode = 'adaptive') {
     if (!Number.isInteger(maxOpen) || maxOpen < 1) throw new RangeError(`maxOpen must be a positive integer, got ${maxOpen}`);
-    this.writes = new WritePolicy(writeMode);
+    this.writes = new LoopIoPolicy(WRITE_LIMITS, ioMode);
+    this.reads = new LoopIoPolicy(READ_LIMITS, ioMode);
   }
 
   get openCount(): number {

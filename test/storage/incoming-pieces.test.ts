@@ -10,7 +10,7 @@ import { parseMetainfo, type Metainfo } from '../../datapath/metainfo/metainfo.j
 import { FilePool } from '../../datapath/storage/file-pool.js';
 import { IncomingPieces } from '../../datapath/storage/incoming-pieces.js';
 import { Storage } from '../../datapath/storage/storage.js';
-import type { WriteMode } from '../../datapath/storage/write-policy.js';
+import type { IoMode } from '../../datapath/storage/loop-io-policy.js';
 import { multiFileTorrent, patternBytes } from '../metainfo/build-torrent.js';
 
 const BLOCK = 16384;
@@ -41,7 +41,7 @@ interface Rig {
   out: string;
 }
 
-async function rig(name: string, mode: WriteMode): Promise<Rig> {
+async function rig(name: string, mode: IoMode): Promise<Rig> {
   const meta = parseMetainfo(multiFileTorrent('pack', FILES, PL));
   const pool = new FilePool(4, mode);
   const out = join(dir, name);
@@ -150,7 +150,7 @@ describe('IncomingPieces', () => {
       fc.asyncProperty(
         fc.array(fc.nat(), { minLength: 12, maxLength: 12 }),
         fc.integer({ min: 1, max: 5 }),
-        fc.constantFrom<WriteMode>('adaptive', 'async'),
+        fc.constantFrom<IoMode>('adaptive', 'async'),
         async (keys, perRead, mode) => {
           const r = await rig(`p${run++}`, mode);
           const blocks = blocksOf(r.meta);

@@ -1,0 +1,154 @@
+// Piece reads and writes run on the loop while the page cache serves them quickly and move to the
+// thread pool after slow ones; either way the bytes are the same.
+import { mkdtemp, readFile, rm, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseMetainfo } from '../../datapath/metainfo/metainfo.js';
+import { FilePool } from '../../datapath/storage/file-pool.js';
+import {
+  ASYNC_HOLD_MS, LoopIoPolicy, READ_LIMITS, SLOW_READS_TO_MOVE, SLOW_WRITE_MS, SLOW_WRITES_TO_MOVE, STALLED_READ_MS,
+  STALLED_WRITE_MS, STRIKE_WINDOW_MS, WRITE_LIMITS, slowReadMs,
+} from '../../datapath/storage/loop-io-policy.js';
+import { Storage, StorageError } from '../../datapath/storage/storage.js';
+import { multiFileTorrent, patternBytes } from '../metainfo/build-torrent.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ccp-bt-loop-io-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const PL = 16384;
+
+/** Two files, the second in a folder, pieces spanning the boundary; written and verified. */
+async function packOnDisk(pool: FilePool, name: string): Promise<{ storage: Storage; all: Buffer }> {
+  const files = [
+    { path: ['a.bin'], data: patternBytes(PL + 700, 1) },
+    { path: ['d', 'b.bin'], data: patternBytes(2 * PL - 300, 2) },
+  ];
+  const all = Buffer.concat(files.map((f) => f.data));
+  const meta = parseMetainfo(multiFileTorrent('pack', files, PL));
+  const storage = await Storage.open(meta, join(dir, name), { pool });
+  for (let i = meta.pieceCount - 1; i >= 0; i--) {
+    expect(await storage.writePiece(i, all.subarray(i * PL, Math.min(all.length, (i + 1) * PL)))).toBe(true);
+  }
+  return { storage, all };
+}
+
+describe('LoopIoPolicy for writes', () => {
+  it('writes on the loop until writes stall, then in the thread pool for ASYNC_HOLD_MS', () => {
+    const p = new LoopIoPolicy(WRITE_LIMITS);
+    expect(p.onLoop(1000)).toBe(true);
+    p.record(SLOW_WRITE_MS / 2, 1000, PL);
+    expect(p.onLoop(1001)).toBe(true);
+    // A stall as long as STALLED_WRITE_MS moves at once.
+    p.record(STALLED_WRITE_MS, 2000, PL);
+    expect(p.slowOps).toBe(1);
+    expect(p.moves).toBe(1);
+    expect(p.onLoop(2001)).toBe(false);
+    expect(p.onLoop(2000 + ASYNC_HOLD_MS - 1)).toBe(false);
+    expect(p.onLoop(2000 + ASYNC_HOLD_MS)).toBe(true);
+  });
+
+  it('a few slow writes far apart (a descheduled write) stay on the loop; SLOW_WRITES_TO_MOVE close together move', () => {
+    const p = new LoopIoPolicy(WRITE_LIMITS);
+    const slow = (SLOW_WRITE_MS + STALLED_WRITE_MS) / 2;
+    for (let i = 0; i < 5; i++) p.record(slow, 1000 + i * STRIKE_WINDOW_MS, PL);
+    expect(p.slowOps).toBe(5);
+    expect(p.moves).toBe(0);
+    const t = 1000 + 10 * STRIKE_WINDOW_MS;
+    expect(p.onLoop(t)).toBe(true);
+    for (let i = 0; i < SLOW_WRITES_TO_MOVE - 1; i++) p.record(slow, t + i, PL);
+    expect(p.onLoop(t + 100)).toBe(true);
+    p.record(slow, t + 200, PL);
+    expect(p.moves).toBe(1);
+    expect(p.onLoop(t + 201)).toBe(false);
+  });
+
+  it("'async' never runs on the loop", () => {
+    const p = new LoopIoPolicy(WRITE_LIMITS, 'async');
+    expect(p.onLoop(0)).toBe(false);
+    expect(p.onLoop(1e12)).toBe(false);
+  });
+});
+
+describe('LoopIoPolicy for reads', () => {
+  it('judges a read by its size: a page-cache copy is fast, one at disk speed is slow', () => {
+    const piece = 256 * 1024;
+    expect(slowReadMs(piece)).toBeGreaterThan(1);
+    expect(slowReadMs(piece)).toBeLessThan(1.2);
+    expect(slowReadMs(16 * 1024 * 1024)).toBeGreaterThan(slowReadMs(piece) * 5); // a 16 MiB piece takes longer anyway
+    const p = new LoopIoPolicy(READ_LIMITS);
+    p.record(0.05, 1000, piece); // from the page cache
+    p.record(slowReadMs(16 << 20) * 0.9, 1001, 16 << 20); // a big piece, still at memory speed
+    expect(p.slowOps).toBe(0);
+    p.record(slowReadMs(piece) * 1.5, 1002, piece);
+    expect(p.slowOps).toBe(1);
+    expect(p.onLoop(1003)).toBe(true);
+  });
+
+  it('moves to the thread pool after SLOW_READS_TO_MOVE slow reads, or one stalled read, and comes back after the hold', () => {
+    const piece = 256 * 1024;
+    const p = new LoopIoPolicy(READ_LIMITS);
+    for (let i = 0; i < SLOW_READS_TO_MOVE; i++) p.record(slowReadMs(piece) + 0.5, 1000 + i, piece);
+    expect(p.moves).toBe(1);
+    expect(p.onLoop(1000 + ASYNC_HOLD_MS - 1)).toBe(false);
+    expect(p.onLoop(1001 + ASYNC_HOLD_MS)).toBe(true);
+    const q = new LoopIoPolicy(READ_LIMITS);
+    q.record(STALLED_READ_MS, 5000, piece);
+    expect(q.moves).toBe(1);
+    expect(q.onLoop(5001)).toBe(false);
+  });
+});
+
+describe('Storage under both I/O modes', () => {
+  it('writes and reads the same bytes across file boundaries', async () => {
+    for (const mode of ['adaptive', 'async'] as const) {
+      const pool = new FilePool(4, mode);
+      const { storage, all } = await packOnDisk(pool, mode);
+      const out = join(dir, mode);
+      expect(Buffer.concat([await readFile(join(out, 'pack', 'a.bin')), await readFile(join(out, 'pack', 'd', 'b.bin'))]).equals(all)).toBe(true);
+      // Twice: the first read opens the files (in the thread pool), the second finds them open.
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < storage.pieceCount; i++) {
+          const want = all.subarray(i * PL, Math.min(all.length, (i + 1) * PL));
+          expect((await storage.readPiece(i)).equals(want)).toBe(true);
+        }
+      }
+      expect(pool.reads.moves).toBe(0);
+      await storage.close();
+      await pool.close();
+    }
+  });
+
+  it("an adaptive pool reads open files on the loop (the bytes are there when readInto returns); 'async' reads later", async () => {
+    for (const mode of ['adaptive', 'async'] as const) {
+      const pool = new FilePool(4, mode);
+      const { storage, all } = await packOnDisk(pool, mode);
+      await storage.readPiece(1); // opens both files for reading
+      const out = Buffer.alloc(PL);
+      const done = storage.readInto(1, 0, out);
+      const want = all.subarray(PL, 2 * PL);
+      expect(out.equals(want)).toBe(mode === 'adaptive');
+      await done;
+      expect(out.equals(want)).toBe(true);
+      await storage.close();
+      await pool.close();
+    }
+  });
+
+  it('a file shrunk under a verified piece fails the read on the loop with a StorageError and nothing else', async () => {
+    const pool = new FilePool(4);
+    const { storage } = await packOnDisk(pool, 'shrunk');
+    await storage.readPiece(1); // files open: the next read runs on the loop
+    await truncate(join(dir, 'shrunk', 'pack', 'd', 'b.bin'), 100);
+    await expect(storage.readPiece(1)).rejects.toThrow(StorageError);
+    await expect(storage.readPiece(1)).rejects.toThrow(/shorter than expected/);
+    expect((await storage.readBlock(0, 0, 100)).equals(patternBytes(100, 1))).toBe(true); // the rest still reads
+    await storage.close();
+    await pool.close();
+  });
+});
