@@ -5,7 +5,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
+import { tuneV8 } from './v8-tuning.mjs';
 
 export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The bundle's home: one folder per build beside manifest.json, which names the current one. */
@@ -42,16 +42,6 @@ export function freshBundle() {
   return { dir: join(BUNDLE_DIR, manifest.build), entries: manifest.entries };
 }
 
-/**
- * V8 optimizes a function once it has run ~67 KB of bytecode (its default interrupt budget), so a short
- * transfer compiles dozens of functions with TurboFan, on another thread but billed to the process
- * (~0.09 s in a 256 MiB download), and some of them twice after a deopt. Waiting 62× longer leaves only
- * the really hot ones to optimize: 8 leechers of 64 MiB, a process each, took ~18 % less CPU (2.9 → 2.35 s,
- * alternating runs); a 256 MiB transfer and a long-running seeder were the same or better within noise.
- * Set before the bundle loads, so every function it compiles sees it.
- */
-export const INTERRUPT_BUDGET = 4 * 1024 * 1024;
-
 function debug(line) {
   if (process.env.CCP_BT_DEBUG_START === '1') process.stderr.write(`ccp-bt: ${line}\n`);
 }
@@ -61,7 +51,7 @@ function debug(line) {
  * CCP_BT_FROM_SOURCE=1 forces the sources; CCP_BT_DEBUG_START=1 says on stderr which one ran and why.
  */
 export async function launch(entry, sourceUrl) {
-  setFlagsFromString(`--interrupt-budget=${INTERRUPT_BUDGET}`);
+  tuneV8(); // before the bundle loads, so every function it compiles sees it
   let found = process.env.CCP_BT_FROM_SOURCE === '1' ? { stale: 'CCP_BT_FROM_SOURCE=1' } : freshBundle();
   if ('dir' in found) {
     // `ccp-bt <command>` runs the bundle's entry for that command alone when it has one (less to parse).

@@ -10,8 +10,9 @@
 // Writes tolerate a hiccup: on a busy machine a write is now and then descheduled for a few
 // milliseconds (2 cores shared with a seeder: ~1 write in 1000 over 4 ms), and moving for 30 s on such a
 // hiccup cost a fast download a copy of every block. Reads are judged stricter and by their size: a
-// read served from the page cache copies at gigabytes per second, so one that is slower than that came
-// from the disk, and a seeder whose data is cold should stop reading on the loop after a read or two.
+// read served from the page cache copies at gigabytes per second, so one much slower than that came
+// from the disk (or was descheduled: 1 read in ~2000 here took 1.4 ms), and a seeder whose data is cold
+// should stop reading on the loop after a few reads.
 
 export type IoMode = 'adaptive' | 'async';
 
@@ -50,7 +51,7 @@ export function slowReadMs(bytes: number): number {
   return 1 + bytes / 2e6;
 }
 /** Slow reads within STRIKE_WINDOW_MS that send reads to the thread pool. */
-export const SLOW_READS_TO_MOVE = 2;
+export const SLOW_READS_TO_MOVE = 3;
 /** A single read this slow sends reads to the thread pool at once. */
 export const STALLED_READ_MS = 10;
 
@@ -66,10 +67,13 @@ export class LoopIoPolicy {
   private asyncUntilMs = 0;
   /** When the recent strikes happened (ms), oldest first. */
   private strikesMs: number[] = [];
-  /** Operations that were slow on the loop, for stats and tests. */
+  /** Operations run on the loop, and those of them that were slow: for stats and tests. */
+  loopOps = 0;
   slowOps = 0;
   /** Times the operations moved to the thread pool. */
   moves = 0;
+  /** Told of each move (the session logs it: a slow disk is worth knowing about). */
+  onMove: ((tookMs: number, holdMs: number) => void) | null = null;
 
   constructor(
     readonly limits: LoopIoLimits,
@@ -84,6 +88,7 @@ export class LoopIoPolicy {
   /** An operation of `bytes` on the loop took `tookMs`. */
   record(tookMs: number, nowMs: number, bytes: number): void {
     const limits = this.limits;
+    this.loopOps++;
     if (tookMs <= limits.slowMs(bytes)) return;
     this.slowOps++;
     this.strikesMs = this.strikesMs.filter((t) => nowMs - t < limits.strikeWindowMs);
@@ -92,5 +97,6 @@ export class LoopIoPolicy {
     this.strikesMs = [];
     this.moves++;
     this.asyncUntilMs = nowMs + limits.holdMs;
+    this.onMove?.(tookMs, limits.holdMs);
   }
 }

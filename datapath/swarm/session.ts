@@ -163,6 +163,10 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       log,
     };
     this.pool = new FilePool(opts.maxOpenFiles ?? 128);
+    const moved = (what: string) => (tookMs: number, holdMs: number): void =>
+      log(`disk: a piece ${what} took ${tookMs.toFixed(1)} ms; ${what}s run in the thread pool for the next ${holdMs / 1000} s`);
+    this.pool.reads.onMove = moved('read');
+    this.pool.writes.onMove = moved('write');
     const concurrency = opts.checkConcurrency ?? DEFAULT_CHECK_CONCURRENCY;
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`checkConcurrency must be a positive integer, got ${concurrency}`);
     this.checkSlots = new Slots(concurrency);
