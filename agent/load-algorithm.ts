@@ -1,5 +1,5 @@
 // Finds the algorithm `--alg` names: a built-in (algorithms/index.ts) or a .ts/.js file loaded as it is
-// (compiled by tsx: registered by bin/launch.mjs when the CLI runs from sources, here, on first use, when
+// (compiled by tsx: registered by bin/launch.cjs when the CLI runs from sources, here, on first use, when
 // it runs from the prebuilt bundle). Every failure is an Error that says what to do.
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -10,7 +10,7 @@ import type { Params } from './params.js';
 
 export class AlgorithmLoadError extends Error {}
 
-// Set by bin/launch.mjs (a plain module, hence a global): 'bundle' means no TypeScript loader is registered.
+// Set by bin/launch.cjs (a plain module, hence a global): 'bundle' means no TypeScript loader is registered.
 const STARTED_FROM = Symbol.for('ccp-bt.started-from');
 const TSX_REGISTERED = Symbol.for('ccp-bt.tsx-registered');
 type Globals = { [STARTED_FROM]?: string; [TSX_REGISTERED]?: Promise<void> };

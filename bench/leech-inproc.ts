@@ -2,7 +2,7 @@
 // runs its peers), all announcing to the torrent's tracker; exits 0 once every one is complete. The
 // bench bundles it with esbuild and runs it with plain node, so it starts the way a ccp-bt process does:
 // under tsx its start-up alone (compiling the sources) had been ~0.4 s of the figure.
-import { tuneV8 } from '../bin/v8-tuning.mjs';
+import { tuneV8 } from '../bin/v8-tuning.cjs';
 import { readMetainfo } from '../datapath/metainfo/metainfo.js';
 import { Session } from '../datapath/swarm/session.js';
 
@@ -20,7 +20,7 @@ async function leechInProcess(torrent: string, dirs: string[]): Promise<void> {
   await Promise.all(sessions.map((s) => s.close()));
 }
 
-tuneV8(); // as bin/launch.mjs does for every ccp-bt process
+tuneV8(); // as bin/launch.cjs does for every ccp-bt process
 const [torrent, ...dirs] = process.argv.slice(2);
 if (!torrent || dirs.length === 0) {
   process.stderr.write('usage: leech-inproc TORRENT DIR...\n');

@@ -21,7 +21,7 @@ import { ensureCliBundle as ensureBundle } from '../scripts/bundle-cli.mjs';
 const ensureCliBundle = ensureBundle as () => Promise<{ built: boolean; failed?: boolean }>;
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CLI = join(ROOT, 'bin', 'ccp-bt.mjs');
+const CLI = join(ROOT, 'bin', 'ccp-bt.cjs');
 const CLK_TCK = 100;
 const ARIA2 = ['--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--disable-ipv6=true',
   '--seed-ratio=0.0', '--bt-tracker-interval=2', '--summary-interval=0', '--console-log-level=error', '--file-allocation=none',

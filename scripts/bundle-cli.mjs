@@ -1,6 +1,6 @@
 // Bundles the CLI (cli/main.ts) and the world's peer host (world/peer-host.ts) into one CommonJS file each
 // under node_modules/.cache/ccp-bt/cli/, so a `ccp-bt` process starts in ~0.1 s CPU instead of ~0.5 s of
-// tsx compiling ~150 files. bin/launch.mjs runs the bundle only while it is fresh (no input changed since).
+// tsx compiling ~150 files. bin/launch.cjs runs the bundle only while it is fresh (no input changed since).
 //
 // One file, not code-split ESM: with the engine spread over chunks, every call into another chunk went
 // through an ESM import binding, and a 256 MiB download cost ~8 % more CPU (bench:transfer's leecher,
@@ -17,7 +17,7 @@
 import { mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundle } from '../bin/launch.mjs';
+import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundle } from '../bin/launch.cjs';
 
 const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts', control: 'cli/control-plane.ts' };
 /** Where the commands are listed; each also gets an entry of its own (`command:<name>`). */

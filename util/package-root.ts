@@ -33,7 +33,7 @@ export function packageRoot(): string {
   return (cached ??= findPackageRoot());
 }
 
-/** A path inside the package: packagePath('bin', 'ccp-bt.mjs'). */
+/** A path inside the package: packagePath('bin', 'ccp-bt.cjs'). */
 export function packagePath(...parts: string[]): string {
   return join(packageRoot(), ...parts);
 }

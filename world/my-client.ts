@@ -9,7 +9,7 @@ import { packagePath } from '../util/package-root.js';
 import { ProcessGroup, readLines, tailOf, type TrackedProcess } from './processes.js';
 import { parseProgressLine, type ClientSample } from './progress-line.js';
 
-export const CLI = packagePath('bin', 'ccp-bt.mjs');
+export const CLI = packagePath('bin', 'ccp-bt.cjs');
 
 export interface MyAgentOptions {
   readonly group: ProcessGroup;

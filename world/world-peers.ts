@@ -7,7 +7,7 @@ import type { ProcessGroup, TrackedProcess } from './processes.js';
 import { readLines, tailOf } from './processes.js';
 import { isPeerHostLine, type PeerHostLine, type PeerHostPlan } from './peer-host-plan.js';
 
-const LAUNCHER = packagePath('world', 'peer-host-launch.mjs');
+const LAUNCHER = packagePath('world', 'peer-host-launch.cjs');
 
 export type PeerHostStatus = Extract<PeerHostLine, { type: 'status' }>;
 

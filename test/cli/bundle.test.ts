@@ -33,7 +33,7 @@ function runNode(args: string[], env: Record<string, string> = {}): Promise<Ran>
   });
 }
 
-const ccp = (args: string[], env?: Record<string, string>): Promise<Ran> => runNode([join(pkg, 'bin', 'ccp-bt.mjs'), ...args], env);
+const ccp = (args: string[], env?: Record<string, string>): Promise<Ran> => runNode([join(pkg, 'bin', 'ccp-bt.cjs'), ...args], env);
 const manifest = (): { build: string; builtAtMs: number; inputs: string[] } => JSON.parse(readFileSync(join(pkg, 'node_modules', '.cache', 'ccp-bt', 'cli', 'manifest.json'), 'utf8'));
 
 beforeAll(async () => {
@@ -119,7 +119,7 @@ describe('the CLI bundle', () => {
   });
 
   it('starts the world peer host from the bundle too', async () => {
-    const r = await runNode([join(pkg, 'world', 'peer-host-launch.mjs')]);
+    const r = await runNode([join(pkg, 'world', 'peer-host-launch.cjs')]);
     expect(r.stderr).toMatch(/start from bundle .*peer-host\.cjs/);
     expect(r.stdout).toMatch(/"type":"error","message":"usage: peer-host PLAN\.json"/);
     expect(r.code).not.toBe(0);
@@ -131,7 +131,7 @@ describe('the CLI bundle', () => {
     writeFileSync(file, `import { Algorithm } from '${apiUrl}';\nexport default class Mine extends Algorithm {\n  onCreate(): void {}\n  onReport(r: { sent: number }): void { void r; }\n}\n`);
     const sockDir = mkdtempSync(join(tmpdir(), 'ccp-bt-bundle-sock-'));
     try {
-      const child = spawn(process.execPath, [join(pkg, 'bin', 'ccp-bt.mjs'), 'connect', '--ipc', 'unix', '--alg', file, '--socket-dir', sockDir], {
+      const child = spawn(process.execPath, [join(pkg, 'bin', 'ccp-bt.cjs'), 'connect', '--ipc', 'unix', '--alg', file, '--socket-dir', sockDir], {
         cwd: pkg,
         env: { ...process.env, CCP_BT_FROM_SOURCE: '', CCP_BT_DEBUG_START: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTorrent } from '../../datapath/metainfo/create.js';
 
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ccp-bt.mjs');
+const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'ccp-bt.cjs');
 
 export interface Line {
   readonly atMs: number;

@@ -9,7 +9,7 @@ import { compile } from '../../dsl/index.js';
 import { DATAPATH_SCHEMA } from '../../datapath/program/schema.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'ccp-bt.mjs');
+const BIN = join(ROOT, 'bin', 'ccp-bt.cjs');
 const EXAMPLES = join(ROOT, 'examples', 'programs');
 
 interface Run {

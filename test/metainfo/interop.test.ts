@@ -8,7 +8,7 @@ import { parseMetainfo, readMetainfo } from '../../datapath/metainfo/metainfo.js
 import { patternBytes } from './build-torrent.js';
 import { killAll, runProcess } from './run-process.js';
 
-const CLI = resolve(import.meta.dirname, '../../bin/ccp-bt.mjs');
+const CLI = resolve(import.meta.dirname, '../../bin/ccp-bt.cjs');
 const TRACKER = 'http://127.0.0.1:1/announce';
 const ARIA_QUIET = ['--enable-dht=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--disable-ipv6=true', '--summary-interval=0', '--console-log-level=warn'];
 let work: string;

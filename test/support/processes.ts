@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import net from 'node:net';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-export const CLI = join(ROOT, 'bin', 'ccp-bt.mjs');
+export const CLI = join(ROOT, 'bin', 'ccp-bt.cjs');
 
 export interface Proc {
   readonly child: ChildProcess;

@@ -8,7 +8,7 @@ import { announceUdp } from '../../datapath/tracker/udp.js';
 import { TrackerError } from '../../datapath/tracker/tracker-error.js';
 import { Processes, makeTempDir, randomId, removeDir, waitFor } from './helpers.js';
 
-const bin = resolve(import.meta.dirname, '../../bin/ccp-bt.mjs');
+const bin = resolve(import.meta.dirname, '../../bin/ccp-bt.cjs');
 const procs = new Processes();
 const dirs: string[] = [];
 afterAll(async () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../../bin/ccp-bt.mjs', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/ccp-bt.cjs', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'ccp-tyrant-world-'));
 let child: ChildProcess | undefined;
 

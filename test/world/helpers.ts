@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'bin', 'ccp-bt.mjs');
+export const CLI = join(import.meta.dirname, '..', '..', 'bin', 'ccp-bt.cjs');
 
 export interface CliRun {
   readonly child: ChildProcess;

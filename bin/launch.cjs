@@ -1,27 +1,29 @@
 // How every ccp-bt process starts: from the prebuilt bundle (scripts/bundle-cli.mjs) when it is fresh,
-// else from the TypeScript sources under tsx (~0.5 s CPU of compiling per start, against ~0.1 s).
-// Plain JavaScript on purpose: it runs before anything can compile TypeScript.
-import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { tuneV8 } from './v8-tuning.mjs';
+// else from the TypeScript sources under tsx (~0.5 s CPU of compiling per start, against ~0.05 s).
+// Plain CommonJS on purpose: it runs before anything can compile TypeScript, and an ESM entry would
+// cost each process ~6 ms of CPU for the ESM loader (median of 30 alternating starts).
+'use strict';
+const { readFileSync, statSync } = require('node:fs');
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { tuneV8 } = require('./v8-tuning.cjs');
 
-export const PACKAGE_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const PACKAGE_ROOT = join(__dirname, '..') + require('node:path').sep;
 /** The bundle's home: one folder per build beside manifest.json, which names the current one. */
-export const BUNDLE_DIR = join(PACKAGE_ROOT, 'node_modules', '.cache', 'ccp-bt', 'cli');
-export const MANIFEST_PATH = join(BUNDLE_DIR, 'manifest.json');
-export const MANIFEST_VERSION = 1;
+const BUNDLE_DIR = join(PACKAGE_ROOT, 'node_modules', '.cache', 'ccp-bt', 'cli');
+const MANIFEST_PATH = join(BUNDLE_DIR, 'manifest.json');
+const MANIFEST_VERSION = 1;
 
 /** Read by agent/load-algorithm.ts (another module copy: hence a global): 'bundle' or 'sources'. */
 const STARTED_FROM = Symbol.for('ccp-bt.started-from');
 
 /**
  * The current bundle if it is there and no source it was built from changed since (stat'ing ~150 files
- * costs ~2 ms, ~5 ms of CPU in a fresh process): its folder and entry files by name ('main', 'peer-host', 'command:<name>'); else why not.
+ * costs ~2 ms, ~4 ms of CPU in a fresh process): its folder and entry files by name ('main', 'peer-host',
+ * 'command:<name>'); else why not.
  * @returns {{ dir: string, entries: Record<string, string> } | { stale: string }}
  */
-export function freshBundle() {
+function freshBundle() {
   let manifest;
   try {
     manifest = JSON.parse(readFileSync(MANIFEST_PATH, 'utf8'));
@@ -49,9 +51,14 @@ function debug(line) {
 /**
  * Runs `entry` from the bundle when fresh, else `sourceUrl` (a .ts file) under tsx.
  * CCP_BT_FROM_SOURCE=1 forces the sources; CCP_BT_DEBUG_START=1 says on stderr which one ran and why.
+ * The V8 settings (v8-tuning.cjs) are applied once the program's modules have loaded: a V8 flag changed
+ * before that makes V8 refuse Node's own code cache for every built-in module loaded after it (+16 ms
+ * of CPU per start).
+ * @param {string} entry
+ * @param {string} sourceUrl
+ * @returns {Promise<void>}
  */
-export async function launch(entry, sourceUrl) {
-  tuneV8(); // before the bundle loads, so every function it compiles sees it
+async function launch(entry, sourceUrl) {
   let found = process.env.CCP_BT_FROM_SOURCE === '1' ? { stale: 'CCP_BT_FROM_SOURCE=1' } : freshBundle();
   if ('dir' in found) {
     // `ccp-bt <command>` runs the bundle's entry for that command alone when it has one (less to parse).
@@ -64,9 +71,10 @@ export async function launch(entry, sourceUrl) {
     debug(`start from bundle ${found.path}`);
     try {
       // require, not import(): the ESM loader would first scan the whole CommonJS file for its export
-      // names (~90 ms of CPU for the 1 MiB bundle); an ESM bundle from an older build still imports.
-      if (found.path.endsWith('.cjs')) createRequire(import.meta.url)(found.path);
+      // names (~90 ms of CPU for a 1 MiB bundle); an ESM bundle from an older build still imports.
+      if (found.path.endsWith('.cjs')) require(found.path);
       else await import(pathToFileURL(found.path).href);
+      tuneV8();
       return;
     } catch (err) {
       // Only a bundle pruned between reading the manifest and loading it falls back (nothing ran yet).
@@ -81,4 +89,12 @@ export async function launch(entry, sourceUrl) {
   const { register } = await import('tsx/esm/api');
   register();
   await import(sourceUrl);
+  tuneV8();
 }
+
+exports.PACKAGE_ROOT = PACKAGE_ROOT;
+exports.BUNDLE_DIR = BUNDLE_DIR;
+exports.MANIFEST_PATH = MANIFEST_PATH;
+exports.MANIFEST_VERSION = MANIFEST_VERSION;
+exports.freshBundle = freshBundle;
+exports.launch = launch;
