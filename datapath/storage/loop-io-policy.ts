@@ -46,9 +46,13 @@ export const WRITE_LIMITS: LoopIoLimits = {
   holdMs: ASYNC_HOLD_MS,
 };
 
-/** A read on the loop may take 1 ms plus its size at 2 GB/s (a 256 KiB piece: 1.13 ms; from the page cache it takes ~0.05 ms). */
+/**
+ * A read on the loop may take 0.5 ms plus its size at 4 GB/s (a 256 KiB piece: 0.57 ms; from the page
+ * cache it takes ~0.05 ms). A disk slower than that (a SATA SSD, any spinning disk) sends reads to the
+ * thread pool; a fast NVMe drive may keep them on the loop, where they block it for ~0.1–0.3 ms each.
+ */
 export function slowReadMs(bytes: number): number {
-  return 1 + bytes / 2e6;
+  return 0.5 + bytes / 4e6;
 }
 /** Slow reads within STRIKE_WINDOW_MS that send reads to the thread pool. */
 export const SLOW_READS_TO_MOVE = 3;

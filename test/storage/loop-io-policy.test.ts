@@ -78,8 +78,8 @@ describe('LoopIoPolicy for writes', () => {
 describe('LoopIoPolicy for reads', () => {
   it('judges a read by its size: a page-cache copy is fast, one at disk speed is slow', () => {
     const piece = 256 * 1024;
-    expect(slowReadMs(piece)).toBeGreaterThan(1);
-    expect(slowReadMs(piece)).toBeLessThan(1.2);
+    expect(slowReadMs(piece)).toBeGreaterThan(0.5);
+    expect(slowReadMs(piece)).toBeLessThan(0.6);
     expect(slowReadMs(16 * 1024 * 1024)).toBeGreaterThan(slowReadMs(piece) * 5); // a 16 MiB piece takes longer anyway
     const p = new LoopIoPolicy(READ_LIMITS);
     p.record(0.05, 1000, piece); // from the page cache
