@@ -3,8 +3,9 @@
 // assembling pieces in memory first cost a copy into cold memory that was ~15 % of a fast leecher's CPU
 // (bench:transfer). A piece counts only once all its blocks are in, its SHA-1 matches and its writes
 // have landed; until then what is on disk is just bytes, and a failed piece is simply downloaded again.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { pieceHashOf } from '../metainfo/metainfo.js';
+import { newSha1 } from './sha1.js';
 import type { Storage } from './storage.js';
 
 /** Blocks gathered into one write at most (well under IOV_MAX). */
@@ -45,7 +46,7 @@ export class IncomingPieces {
   add(piece: number, begin: number, data: Buffer): void {
     let p = this.pieces.get(piece);
     if (!p) {
-      p = { hash: createHash('sha1'), hashedTo: 0, ahead: new Map(), writes: [], failure: undefined };
+      p = { hash: newSha1(), hashedTo: 0, ahead: new Map(), writes: [], failure: undefined };
       this.pieces.set(piece, p);
     }
     if (begin === p.hashedTo) {

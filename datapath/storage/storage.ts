@@ -1,6 +1,5 @@
 // A torrent's data on disk: pieces read and written across file boundaries through pooled handles,
 // SHA-1 verified before a piece counts, and resume by hashing what is already there.
-import { createHash } from 'node:crypto';
 import { read, readSync, writevSync } from 'node:fs';
 import { stat, type FileHandle } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
@@ -8,6 +7,7 @@ import { pieceHashOf, pieceLengthOf, type Metainfo } from '../metainfo/metainfo.
 import { Bitfield } from './bitfield.js';
 import { FilePool, type FileLease, type FileMode } from './file-pool.js';
 import { PieceMap, type FileSegment } from './piece-map.js';
+import { sha1Of } from './sha1.js';
 
 const RESOLVED = Promise.resolve();
 
@@ -106,7 +106,7 @@ export class Storage {
     for (let piece = 0; piece < total && !this.closed; piece++) {
       const data = await next;
       if (piece + 1 < total) next = startRead(piece + 1);
-      const ok = data !== null && createHash('sha1').update(data).digest().equals(pieceHashOf(this.meta, piece));
+      const ok = data !== null && sha1Of(data).equals(pieceHashOf(this.meta, piece));
       this.have.set(piece, ok);
       const now = Date.now();
       if (onProgress && (now - lastReport >= 100 || piece === total - 1)) {
@@ -180,7 +180,7 @@ export class Storage {
     this.checkPiece(piece);
     const length = this.pieceLength(piece);
     if (data.length !== length) throw new StorageError(`piece ${piece} must be ${length} bytes, got ${data.length}`);
-    if (!createHash('sha1').update(data).digest().equals(pieceHashOf(this.meta, piece))) return false;
+    if (!sha1Of(data).equals(pieceHashOf(this.meta, piece))) return false;
     if (this.have.get(piece) || this.writing.has(piece)) return true;
     this.writing.add(piece);
     try {
