@@ -218,6 +218,34 @@ export class Picker {
     }
   }
 
+  /**
+   * Lifts the bars of exclusive pieces that nobody unowned may take any more: when every connected peer
+   * that has such a piece (`holders`, by blame key) gave it up within the bar, waiting the bar out would
+   * only stall it. The piece stays exclusive (one peer at a time). Returns the pieces freed.
+   */
+  liftDeadBars(holders: (index: number) => Iterable<string>): number[] {
+    const lifted: number[] = [];
+    const now = this.clockUs();
+    for (const [index, bars] of this.retryAlone) {
+      if (bars.size === 0 || (this.partial.get(index)?.owner ?? null) !== null) continue;
+      let anyHolder = false;
+      let allBarred = true;
+      for (const key of holders(index)) {
+        anyHolder = true;
+        const until = bars.get(key);
+        if (until === undefined || until <= now) {
+          allBarred = false;
+          break;
+        }
+      }
+      if (anyHolder && allBarred) {
+        bars.clear();
+        lifted.push(index);
+      }
+    }
+    return lifted;
+  }
+
   /** True while some block of `index` is still missing and the peer could send it. */
   wantsPiece(index: number): boolean {
     return !this.have.get(index);

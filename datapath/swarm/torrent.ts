@@ -513,9 +513,17 @@ export class Torrent extends EventEmitter implements PeerOwner {
     const rotate = nowUs - this.lastOptimisticUs >= OPTIMISTIC_US;
     if (rotate || nowUs - this.lastRechokeUs >= RECHOKE_US) this.rechoke(rotate);
     this.connectMore(nowMs);
+    for (const index of this.picker.liftDeadBars((i) => this.holdersOf(i))) {
+      this.context.log(`${this.name}: every peer that has piece ${index} gave it up; any of them may take it again`);
+    }
     this.refillAll();
     this.updateStats(nowUs);
     if (this.listenerCount('tick') > 0) this.emit('tick', this.progress(nowUs));
+  }
+
+  /** Blame keys of the connected peers that have the piece. */
+  private *holdersOf(index: number): Iterable<string> {
+    for (const p of this.peers) if (!p.closed && p.hasPiece(index)) yield p.blameKey;
   }
 
   /** The standard choker over the flows nobody else controls. */

@@ -132,6 +132,45 @@ describe('picker', () => {
     expect(picker.partial.get(0)?.exclusive).toBe(false);
   });
 
+  it('an exclusive piece every holder gave up is freed at once, not after the 30 s bar', () => {
+    const have = new Bitfield(1);
+    let nowUs = 1_000_000;
+    const picker = new Picker(have, PL, PL, () => nowUs);
+    const a: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 2, a);
+    const b: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'B'), 2, b);
+    for (const x of a) picker.receive(0, x.begin, x.length, 'A');
+    for (const x of b) picker.receive(0, x.begin, x.length, 'B');
+    picker.finished(0, false);
+    picker.retryFromOnePeer(0);
+    const giveUp = (key: string): void => {
+      const got: BlockRef[] = [];
+      picker.pick(peerWith('all', new Set(), key), 4, got);
+      expect(got.length).toBeGreaterThan(0); // it owns the piece now
+      for (const x of got) picker.release(0, x.begin);
+      picker.disown(key);
+    };
+    giveUp('A');
+    // B may still take it, so nothing is lifted.
+    expect(picker.liftDeadBars(() => ['A', 'B'])).toEqual([]);
+    giveUp('B');
+    const none: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 4, none);
+    expect(none).toEqual([]);
+    // With no holder connected nothing is lifted either (a newcomer may take it).
+    expect(picker.liftDeadBars(() => [])).toEqual([]);
+    // Both holders barred: the bars go, and A may own the piece again without waiting 30 s.
+    expect(picker.liftDeadBars(() => ['A', 'B'])).toEqual([0]);
+    const again: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'A'), 4, again);
+    expect(again.map((x) => x.begin)).toEqual([0, 16384, 32768, 49152]);
+    expect(picker.partial.get(0)?.exclusive).toBe(true);
+    const other: BlockRef[] = [];
+    picker.pick(peerWith('all', new Set(), 'B'), 4, other);
+    expect(other).toEqual([]); // still one peer at a time
+  });
+
   it('released blocks (choke, reject, timeout) are picked again', () => {
     const picker = new Picker(new Bitfield(1), PL, PL);
     const a: BlockRef[] = [];
