@@ -163,8 +163,9 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
       log,
     };
     this.pool = new FilePool(opts.maxOpenFiles ?? 128);
+    // A warning, not a log line: a slow disk is worth telling an operator (`--json` and `-v` show it).
     const moved = (what: string) => (tookMs: number, holdMs: number): void =>
-      log(`disk: a piece ${what} took ${tookMs.toFixed(1)} ms; ${what}s run in the thread pool for the next ${holdMs / 1000} s`);
+      void this.emit('warning', `disk: a piece ${what} took ${tookMs.toFixed(1)} ms; ${what}s run in the thread pool for the next ${holdMs / 1000} s`);
     this.pool.reads.onMove = moved('read');
     this.pool.writes.onMove = moved('write');
     const concurrency = opts.checkConcurrency ?? DEFAULT_CHECK_CONCURRENCY;
@@ -172,6 +173,11 @@ export class Session extends EventEmitter implements FlowSource, TorrentHost {
     this.checkSlots = new Slots(concurrency);
     this.spread = new AnnounceSpread(opts.announceSpacingMs ?? DEFAULT_ANNOUNCE_SPACING_MS);
     this.timer = setInterval(() => this.tickSlice(), 1000 / TICK_SLICES);
+  }
+
+  /** The session's file handles and its read/write policies (for stats: open files, moves to the thread pool). */
+  get filePool(): FilePool {
+    return this.pool;
   }
 
   get port(): number {

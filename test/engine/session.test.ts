@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readMetainfo, type Metainfo } from '../../datapath/metainfo/metainfo.js';
+import { ASYNC_HOLD_MS, STALLED_READ_MS, STALLED_WRITE_MS } from '../../datapath/storage/loop-io-policy.js';
 import { Session } from '../../datapath/swarm/session.js';
 import type { Torrent } from '../../datapath/swarm/torrent.js';
 import { makeTorrent, tempDir } from './helpers.js';
@@ -42,6 +43,23 @@ describe('session', () => {
       s.ban('127.0.0.1|ff');
       expect(s.isBanned('127.0.0.1|ff')).toBe(true);
       expect(s.isBanned('127.0.0.1|00')).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('warns when the disk makes piece reads or writes move to the thread pool', async () => {
+    const s = new Session({ host: '127.0.0.1' });
+    try {
+      const warnings: string[] = [];
+      s.on('warning', (m: string) => warnings.push(m));
+      s.filePool.reads.record(STALLED_READ_MS, Date.now(), 256 * 1024);
+      s.filePool.writes.record(STALLED_WRITE_MS, Date.now(), 16 * 1024);
+      expect(warnings).toEqual([
+        `disk: a piece read took ${STALLED_READ_MS.toFixed(1)} ms; reads run in the thread pool for the next ${ASYNC_HOLD_MS / 1000} s`,
+        `disk: a piece write took ${STALLED_WRITE_MS.toFixed(1)} ms; writes run in the thread pool for the next ${ASYNC_HOLD_MS / 1000} s`,
+      ]);
+      expect(s.filePool.reads.onLoop(Date.now())).toBe(false);
     } finally {
       await s.close();
     }
