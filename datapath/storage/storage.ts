@@ -98,8 +98,10 @@ export class Storage {
       if (!segments.every((s) => s.length === 0 || sizes[s.fileIndex]! >= s.fileOffset + s.length)) return Promise.resolve(null);
       const slot = piece & 1;
       const view = (buffers[slot] ??= Buffer.allocUnsafe(this.meta.pieceLength)).subarray(0, length);
-      // Unreadable or shrunk meanwhile: treat as missing.
-      return this.readSegments(segments, view).then(() => view, () => null);
+      // Unreadable or shrunk meanwhile: treat as missing. Always in the thread pool: the read of the next
+      // piece then overlaps this one's hash, and the loop serves other torrents' peers between pieces
+      // (reads on the loop would chain the whole check through microtasks without ever yielding).
+      return this.readSegments(segments, view, false).then(() => view, () => null);
     };
     let next: Promise<Buffer | null> = startRead(0);
     let lastReport = 0;
@@ -245,12 +247,13 @@ export class Storage {
     return this.map.segments(piece * this.meta.pieceLength + begin, length);
   }
 
-  private async readSegments(segments: FileSegment[], out: Buffer): Promise<void> {
-    if (segments.length === 1) return this.readSegment(segments[0]!, out);
-    await Promise.all(segments.filter((s) => s.length > 0).map((s) => this.readSegment(s, out)));
+  /** Reads the segments into `out`; `mayUseLoop` false keeps the reads in the thread pool whatever the policy. */
+  private async readSegments(segments: FileSegment[], out: Buffer, mayUseLoop = true): Promise<void> {
+    if (segments.length === 1) return this.readSegment(segments[0]!, out, mayUseLoop);
+    await Promise.all(segments.filter((s) => s.length > 0).map((s) => this.readSegment(s, out, mayUseLoop)));
   }
 
-  private readSegment(s: FileSegment, out: Buffer): Promise<void> {
+  private readSegment(s: FileSegment, out: Buffer, mayUseLoop: boolean): Promise<void> {
     const path = this.filePaths[s.fileIndex]!;
     // An open handle is read with fs.read's callback straight away: the FileHandle path (an async
     // function per call, promises per read) was a good share of a seeder's CPU, most of it V8
@@ -258,7 +261,7 @@ export class Storage {
     const lease = this.pool.leaseOpen(path, 'read');
     if (lease) {
       const policy = this.pool.reads;
-      if (policy.onLoop(Date.now())) {
+      if (mayUseLoop && policy.onLoop(Date.now())) {
         const t0 = performance.now();
         try {
           readSegmentNow(lease.handle.fd, s, out, path);

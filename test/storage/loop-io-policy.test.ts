@@ -148,6 +148,29 @@ describe('Storage under both I/O modes', () => {
     }
   });
 
+  it('the resume check reads in the thread pool and lets the loop run between pieces, even with its files open', async () => {
+    const pool = new FilePool(4);
+    const { storage } = await packOnDisk(pool, 'check');
+    for (let round = 0; round < 2; round++) { // the second round finds the files open
+      let checking = true;
+      let ranDuringCheck = 0;
+      const beat = (): void => {
+        if (!checking) return;
+        ranDuringCheck++;
+        setImmediate(beat);
+      };
+      setImmediate(beat);
+      const loopOpsBefore = pool.reads.loopOps;
+      const have = await storage.verifyExisting();
+      checking = false;
+      expect(have.count()).toBe(storage.pieceCount);
+      expect(pool.reads.loopOps).toBe(loopOpsBefore);
+      expect(ranDuringCheck).toBeGreaterThan(0);
+    }
+    await storage.close();
+    await pool.close();
+  });
+
   it('a file shrunk under a verified piece fails the read on the loop with a StorageError and nothing else', async () => {
     const pool = new FilePool(4);
     const { storage } = await packOnDisk(pool, 'shrunk');
