@@ -4,11 +4,11 @@
 // cost each process ~6 ms of CPU for the ESM loader (median of 30 alternating starts).
 'use strict';
 const { readFileSync, statSync } = require('node:fs');
-const { join } = require('node:path');
+const { join, sep } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { tuneV8 } = require('./v8-tuning.cjs');
 
-const PACKAGE_ROOT = join(__dirname, '..') + require('node:path').sep;
+const PACKAGE_ROOT = join(__dirname, '..') + sep;
 /** The bundle's home: one folder per build beside manifest.json, which names the current one. */
 const BUNDLE_DIR = join(PACKAGE_ROOT, 'node_modules', '.cache', 'ccp-bt', 'cli');
 const MANIFEST_PATH = join(BUNDLE_DIR, 'manifest.json');

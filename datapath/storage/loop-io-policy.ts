@@ -76,7 +76,7 @@ export class LoopIoPolicy {
   slowOps = 0;
   /** Times the operations moved to the thread pool. */
   moves = 0;
-  /** Told of each move (the session logs it: a slow disk is worth knowing about). */
+  /** Told of each move (the session turns it into a warning: a slow disk is worth knowing about). */
   onMove: ((tookMs: number, holdMs: number) => void) | null = null;
 
   constructor(

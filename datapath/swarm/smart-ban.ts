@@ -3,7 +3,7 @@
 // stalls). Instead the failed attempt's blocks are fingerprinted as they were written, with who sent
 // each; once the piece passes its hash (the picker fetches it from one peer alone next time), every
 // block is compared with the good data, and a peer whose block differed is the liar.
-import { createHash } from 'node:crypto';
+import { sha1Of } from '../storage/sha1.js';
 import { BLOCK_SIZE } from '../wire/messages.js';
 
 interface SentBlock {
@@ -55,5 +55,5 @@ export class SmartBan {
 
 function blockDigest(data: Buffer, block: number): Buffer {
   const begin = block * BLOCK_SIZE;
-  return createHash('sha1').update(data.subarray(begin, Math.min(data.length, begin + BLOCK_SIZE))).digest();
+  return sha1Of(data.subarray(begin, Math.min(data.length, begin + BLOCK_SIZE)));
 }

@@ -13,6 +13,18 @@ function peerWith(pieces: number[] | 'all', outstanding = new Set<number>(), bla
   return { blameKey, hasPiece: (i) => pieces === 'all' || pieces.includes(i), isOutstanding: (k) => outstanding.has(k), outstandingCount: outstanding.size };
 }
 
+/** Piece 0 (four blocks) fetched half from A and half from B: the blocks' begins in request order, and what the last receive returned. */
+function halvesFromAAndB(picker: Picker): { asked: number[]; last: ReturnType<Picker['receive']> } {
+  const a: BlockRef[] = [];
+  picker.pick(peerWith('all', new Set(), 'A'), 2, a);
+  const b: BlockRef[] = [];
+  picker.pick(peerWith('all', new Set(), 'B'), 2, b);
+  for (const x of a) picker.receive(0, x.begin, x.length, 'A');
+  let last: ReturnType<Picker['receive']> = null;
+  for (const x of b) last = picker.receive(0, x.begin, x.length, 'B');
+  return { asked: [...a, ...b].map((x) => x.begin), last };
+}
+
 describe('picker', () => {
   it('after the random first pieces, picks the rarest piece the peer has', () => {
     const have = new Bitfield(10);
@@ -83,14 +95,9 @@ describe('picker', () => {
     const have = new Bitfield(1);
     let nowUs = 0;
     const picker = new Picker(have, PL, PL, () => nowUs);
-    const a: BlockRef[] = [];
-    picker.pick(peerWith('all', new Set(), 'A'), 2, a);
-    const b: BlockRef[] = [];
-    picker.pick(peerWith('all', new Set(), 'B'), 2, b);
-    expect([...a, ...b].map((x) => x.begin)).toEqual([0, 16384, 32768, 49152]);
-    for (const x of a) picker.receive(0, x.begin, x.length, 'A');
-    let done: ReturnType<Picker['receive']> = null;
-    for (const x of b) done = picker.receive(0, x.begin, x.length, 'B');
+    const { asked, last } = halvesFromAAndB(picker);
+    expect(asked).toEqual([0, 16384, 32768, 49152]);
+    let done: ReturnType<Picker['receive']> = last;
     expect(done && done !== 'dup' && done.senders).toEqual(['A', 'A', 'B', 'B']);
     picker.finished(0, false);
     picker.retryFromOnePeer(0);
@@ -134,14 +141,8 @@ describe('picker', () => {
 
   it('an exclusive piece every holder gave up is freed at once, not after the 30 s bar', () => {
     const have = new Bitfield(1);
-    let nowUs = 1_000_000;
-    const picker = new Picker(have, PL, PL, () => nowUs);
-    const a: BlockRef[] = [];
-    picker.pick(peerWith('all', new Set(), 'A'), 2, a);
-    const b: BlockRef[] = [];
-    picker.pick(peerWith('all', new Set(), 'B'), 2, b);
-    for (const x of a) picker.receive(0, x.begin, x.length, 'A');
-    for (const x of b) picker.receive(0, x.begin, x.length, 'B');
+    const picker = new Picker(have, PL, PL, () => 1_000_000);
+    halvesFromAAndB(picker);
     picker.finished(0, false);
     picker.retryFromOnePeer(0);
     const giveUp = (key: string): void => {
