@@ -9,6 +9,8 @@ export type FileMode = 'read' | 'write';
 
 interface Entry {
   key: string;
+  /** When it was last leased (a count of leases): the smallest idle one is closed first. */
+  lastUse: number;
   opening: Promise<FileHandle>;
   /** Set once `opening` resolved, so a lease can be taken without waiting (leaseOpen). */
   handle: FileHandle | null;
@@ -22,8 +24,13 @@ export interface FileLease {
 }
 
 export class FilePool {
-  // Map keeps insertion order: re-inserting on use makes the first entry the least recently used.
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Map keys by path, per mode: a key built afresh for every piece write (a new string to hash) and the
+   * delete/re-insert that kept the Map in LRU order were a visible share of a leecher's profile.
+   */
+  private readonly keys = { read: new Map<string, string>(), write: new Map<string, string>() };
+  private uses = 0;
   private closed = false;
   /** Whether piece writes may run on the loop; shared, as the torrents of one pool share a disk. */
   readonly writes: LoopIoPolicy;
@@ -47,13 +54,12 @@ export class FilePool {
    */
   async acquire(path: string, mode: FileMode): Promise<FileLease> {
     if (this.closed) throw new Error('file pool is closed');
-    const key = `${mode}\0${path}`;
+    const key = this.keyOf(path, mode);
     let entry = this.entries.get(key);
     if (entry) {
-      this.entries.delete(key);
-      this.entries.set(key, entry);
+      entry.lastUse = ++this.uses;
     } else {
-      entry = { key, opening: openFile(path, mode), handle: null, users: 0, closeWhenIdle: false };
+      entry = { key, lastUse: ++this.uses, opening: openFile(path, mode), handle: null, users: 0, closeWhenIdle: false };
       this.entries.set(key, entry);
       const created = entry;
       created.opening.then(
@@ -84,34 +90,40 @@ export class FilePool {
    */
   leaseOpen(path: string, mode: FileMode): FileLease | null {
     if (this.closed) return null;
-    const key = `${mode}\0${path}`;
-    const entry = this.entries.get(key);
+    const entry = this.entries.get(this.keyOf(path, mode));
     if (!entry || entry.handle === null || entry.closeWhenIdle) return null;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    entry.lastUse = ++this.uses;
     entry.users++;
     return this.lease(entry, entry.handle);
   }
 
-  private lease(leased: Entry, handle: FileHandle): FileLease {
-    let released = false;
-    return {
-      handle,
-      release: () => {
-        if (released) return;
-        released = true;
-        leased.users--;
-        if (leased.users === 0 && leased.closeWhenIdle) void this.closeEntry(leased);
-        else if (leased.users === 0) this.evictIdle();
-      },
-    };
+  private keyOf(path: string, mode: FileMode): string {
+    const keys = this.keys[mode];
+    let key = keys.get(path);
+    if (key === undefined) {
+      key = `${mode}\0${path}`;
+      keys.set(path, key);
+    }
+    return key;
   }
+
+  private lease(leased: Entry, handle: FileHandle): FileLease {
+    return new Lease(this.released, leased, handle);
+  }
+
+  /** A lease ended (one function for every Lease, not a closure per lease). */
+  private readonly released = (entry: Entry): void => {
+    entry.users--;
+    if (entry.users === 0 && entry.closeWhenIdle) void this.closeEntry(entry);
+    else if (entry.users === 0) this.evictIdle();
+  };
 
   /** Closes idle handles of `path` (both modes) now and the busy ones when released. */
   async forget(path: string): Promise<void> {
     const jobs: Promise<void>[] = [];
     for (const mode of ['read', 'write'] as const) {
-      const entry = this.entries.get(`${mode}\0${path}`);
+      const entry = this.entries.get(this.keyOf(path, mode));
+      this.keys[mode].delete(path);
       if (!entry) continue;
       this.entries.delete(entry.key);
       if (entry.users === 0) jobs.push(this.closeEntry(entry));
@@ -129,16 +141,19 @@ export class FilePool {
       else entry.closeWhenIdle = true;
     }
     this.entries.clear();
+    this.keys.read.clear();
+    this.keys.write.clear();
     await Promise.all(jobs);
   }
 
+  /** Closes the least recently used idle handles while the pool holds more than maxOpen. */
   private evictIdle(): void {
-    if (this.entries.size <= this.maxOpen) return;
-    for (const entry of this.entries.values()) {
-      if (this.entries.size <= this.maxOpen) break;
-      if (entry.users > 0) continue;
-      this.entries.delete(entry.key);
-      void this.closeEntry(entry);
+    while (this.entries.size > this.maxOpen) {
+      let oldest: Entry | null = null;
+      for (const entry of this.entries.values()) if (entry.users === 0 && (oldest === null || entry.lastUse < oldest.lastUse)) oldest = entry;
+      if (oldest === null) return; // all busy: closed as they are released
+      this.entries.delete(oldest.key);
+      void this.closeEntry(oldest);
     }
   }
 
@@ -150,6 +165,22 @@ export class FilePool {
     } catch {
       // Open failed or already closed: nothing to release.
     }
+  }
+}
+
+class Lease implements FileLease {
+  private done = false;
+
+  constructor(
+    private readonly onRelease: (entry: Entry) => void,
+    private readonly entry: Entry,
+    readonly handle: FileHandle,
+  ) {}
+
+  release(): void {
+    if (this.done) return;
+    this.done = true;
+    this.onRelease(this.entry);
   }
 }
 

@@ -23,6 +23,11 @@ export interface WireParserOptions {
 export type ParsedItem = WireMessage | { readonly id: 'handshake'; readonly handshake: Handshake };
 
 const EMPTY = Buffer.alloc(0);
+
+/** The big-endian uint32 at buf[o..o+4), which the caller has checked is there (Buffer's reader checks again, in two more calls). */
+function u32(buf: Buffer, o: number): number {
+  return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
+}
 const KEEP_ALIVE_MSG: WireMessage = { id: KEEP_ALIVE };
 const BARE: Record<number, WireMessage> = {
   [MsgId.Choke]: { id: MsgId.Choke },
@@ -177,7 +182,7 @@ export class WireParser {
       this.contiguous(4);
       headAvail = this.head.length - this.off;
     }
-    const len = this.head.readUInt32BE(this.off);
+    const len = u32(this.head, this.off);
     if (len === 0) {
       this.off += 4;
       return KEEP_ALIVE_MSG;
@@ -205,18 +210,18 @@ function decodeBody(buf: Buffer, start: number, len: number): WireMessage {
   switch (id) {
     case MsgId.Piece: {
       if (len < 9) throw new WireError(`piece message has length ${len}, expected at least 9`);
-      return { id, index: buf.readUInt32BE(start + 1), begin: buf.readUInt32BE(start + 5), block: buf.subarray(start + 9, start + len) };
+      return { id, index: u32(buf, start + 1), begin: u32(buf, start + 5), block: buf.subarray(start + 9, start + len) };
     }
     case MsgId.Request:
     case MsgId.Cancel:
     case MsgId.Reject:
       expectLength(id === MsgId.Request ? 'request' : id === MsgId.Cancel ? 'cancel' : 'reject', len, 13);
-      return { id, index: buf.readUInt32BE(start + 1), begin: buf.readUInt32BE(start + 5), length: buf.readUInt32BE(start + 9) };
+      return { id, index: u32(buf, start + 1), begin: u32(buf, start + 5), length: u32(buf, start + 9) };
     case MsgId.Have:
     case MsgId.Suggest:
     case MsgId.AllowedFast:
       expectLength(id === MsgId.Have ? 'have' : id === MsgId.Suggest ? 'suggest' : 'allowed-fast', len, 5);
-      return { id, index: buf.readUInt32BE(start + 1) };
+      return { id, index: u32(buf, start + 1) };
     case MsgId.Choke:
     case MsgId.Unchoke:
     case MsgId.Interested:

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import {
   CHOKE_BYTES, HAVE_ALL_BYTES, KEEP_ALIVE, KEEP_ALIVE_BYTES, MsgId, UNKNOWN, WireError, WireParser,
   encodeBitfield, encodeCancel, encodeExtended, encodeExtensionHandshake, encodeHandshake, encodeHave,
-  encodePiece, encodeReject, encodeRequest, parseExtensionHandshake, parseHandshake, type ParsedItem,
+  encodePiece, encodePieceHeader, encodeReject, encodeRequest, encodeRequests, parseExtensionHandshake, parseHandshake, type ParsedItem,
 } from '../../datapath/wire/index.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -26,6 +26,8 @@ describe('wire codec golden bytes', () => {
     expect(hex(encodeHave(0x01020304))).toBe('000000050401020304');
     expect(hex(encodeBitfield(Buffer.from([0xff, 0x80])))).toBe('0000000305ff80');
     expect(hex(encodeRequest(1, 0x4000, 0x4000))).toBe('0000000d06000000010000400000004000');
+    expect(hex(encodeRequests([{ index: 0xfffffffe, begin: 0x4000, length: 0x4000 }, { index: 1, begin: 0, length: 7 }])))
+      .toBe('0000000d06fffffffe0000400000004000' + '0000000d06000000010000000000000007');
     expect(hex(encodeCancel(1, 0, 16))).toBe('0000000d08000000010000000000000010');
     expect(hex(encodeReject(2, 0, 16))).toBe('0000000d10000000020000000000000010');
     expect(hex(encodePiece(3, 16, Buffer.from('abc')))).toBe('0000000c0700000003000000' + '10' + '616263');
@@ -82,6 +84,19 @@ describe('wire codec golden bytes', () => {
 });
 
 describe('wire parser properties', () => {
+  it('block references and piece headers round-trip for every uint32 field value', () => {
+    const u32 = fc.integer({ min: 0, max: 0xffffffff });
+    fc.assert(
+      fc.property(fc.array(fc.record({ index: u32, begin: u32, length: u32 }), { minLength: 1, maxLength: 8 }), u32, u32, (refs, index, begin) => {
+        const batch = encodeRequests(refs);
+        expect(hex(batch)).toBe(refs.map((r) => hex(encodeRequest(r.index, r.begin, r.length))).join(''));
+        const parsed = parseAll(Buffer.concat([batch, encodePieceHeader(index, begin, 3), Buffer.from('abc')]));
+        expect(parsed.slice(0, -1)).toEqual(refs.map((r) => ({ id: MsgId.Request, ...r })));
+        expect(parsed.at(-1)).toMatchObject({ id: MsgId.Piece, index, begin });
+      }),
+    );
+  });
+
   it('random bytes give messages or a WireError, never another exception or a hang', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), fc.integer({ min: 1, max: 50 }), (bytes, hs, chunk) => {

@@ -182,6 +182,27 @@ describe('Storage', () => {
     await pool.close();
   });
 
+  it('closes the least recently used idle handle first, and never one in use', async () => {
+    const pool = new FilePool(2);
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => join(dir, n));
+    (await pool.acquire(a!, 'write')).release();
+    (await pool.acquire(b!, 'write')).release();
+    pool.leaseOpen(a!, 'write')!.release(); // a is now used more recently than b
+    (await pool.acquire(c!, 'write')).release();
+    expect([pool.openCount, pool.leaseOpen(b!, 'write'), pool.leaseOpen(a!, 'read')]).toEqual([2, null, null]);
+    const busy = pool.leaseOpen(a!, 'write')!;
+    expect(busy).not.toBeNull();
+    (await pool.acquire(d!, 'write')).release(); // c goes; a is leased and stays
+    expect(pool.leaseOpen(c!, 'write')).toBeNull();
+    const stillA = pool.leaseOpen(a!, 'write')!;
+    expect(stillA.handle).toBe(busy.handle);
+    stillA.release();
+    busy.release();
+    busy.release(); // a second release is a no-op, not a second decrement
+    expect(pool.openCount).toBe(2);
+    await pool.close();
+  });
+
   it('never writes outside the folder, even for metainfo built by hand', async () => {
     const { meta } = spanningTorrent();
     const evil: Metainfo = { ...meta, files: [{ path: ['..', '..', 'x'], length: meta.totalBytes, offset: 0 }] };
