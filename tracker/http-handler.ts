@@ -49,12 +49,16 @@ function announce(core: TrackerCore, query: Map<string, Buffer[]>, source: strin
   if (!EVENTS.has(eventText)) return { 'failure reason': `unknown event '${eventText.slice(0, 20)}'` };
   const event: AnnounceEvent = eventText === 'started' || eventText === 'completed' || eventText === 'stopped' ? eventText : '';
   const left = num(query, 'left');
+  const uploaded = num(query, 'uploaded');
+  const downloaded = num(query, 'downloaded');
   const numwant = num(query, 'numwant');
   const ip = first(query, 'ip')?.toString('latin1');
   const answer = core.announce({
     transport: 'http', infoHash, peerId, sourceHost: source, port,
     left: left === undefined || Number.isNaN(left) ? 1 : left, // unknown progress counts as a leecher
     event, numwant: numwant === undefined || Number.isNaN(numwant) ? 50 : numwant,
+    ...(uploaded !== undefined ? { uploaded } : {}),
+    ...(downloaded !== undefined ? { downloaded } : {}),
     ...(ip !== undefined ? { claimedHost: ip } : {}),
   });
   if (answer.failure !== undefined) return { 'failure reason': answer.failure };

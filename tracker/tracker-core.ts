@@ -11,6 +11,9 @@ export interface AnnounceSeen {
   port: number;
   event: AnnounceEvent;
   left: number;
+  /** Totals the client reports for this torrent (bytes; 0 when it sent none). Not checked: clients may lie. */
+  uploaded: number;
+  downloaded: number;
 }
 
 export interface CoreAnnounce {
@@ -22,6 +25,9 @@ export interface CoreAnnounce {
   claimedHost?: string;
   port: number;
   left: number;
+  /** Reported totals in bytes, when the announce had them. */
+  uploaded?: number;
+  downloaded?: number;
   event: AnnounceEvent;
   numwant: number;
 }
@@ -58,13 +64,18 @@ export class TrackerCore {
     const left = Number.isFinite(a.left) && a.left > 0 ? a.left : 0;
     const numwant = Number.isInteger(a.numwant) && a.numwant >= 0 ? a.numwant : DEFAULT_NUMWANT;
     const result = this.store.announce({ infoHashHex, peerId: a.peerId, host, port: a.port, left, event: a.event, numwant });
-    this.onAnnounce?.({ transport: a.transport, infoHashHex, host, port: a.port, event: a.event, left });
+    this.onAnnounce?.({ transport: a.transport, infoHashHex, host, port: a.port, event: a.event, left, uploaded: byteCount(a.uploaded), downloaded: byteCount(a.downloaded) });
     return result;
   }
 
   scrape(infoHash: Buffer): SwarmCounts {
     return this.store.scrape(infoHash.toString('hex'));
   }
+}
+
+/** A reported byte total: a finite non-negative number, else 0. */
+function byteCount(n: number | undefined): number {
+  return n !== undefined && Number.isFinite(n) && n > 0 ? n : 0;
 }
 
 /** IPv4-mapped IPv6 (::ffff:127.0.0.1) is listed as plain IPv4. */

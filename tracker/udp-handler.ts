@@ -39,7 +39,7 @@ export function makeUdpHandler(core: TrackerCore, socket: dgram.Socket): (msg: B
       const claimed = m.ip !== 0 ? [m.ip >>> 24, (m.ip >>> 16) & 255, (m.ip >>> 8) & 255, m.ip & 255].join('.') : undefined;
       const answer = core.announce({
         transport: 'udp', infoHash: m.infoHash, peerId: m.peerId, sourceHost: host, port: m.port,
-        left: m.left, event: m.event, numwant: m.numWant < 0 ? 50 : Math.min(m.numWant, MAX_UDP_PEERS),
+        left: m.left, uploaded: m.uploaded, downloaded: m.downloaded, event: m.event, numwant: m.numWant < 0 ? 50 : Math.min(m.numWant, MAX_UDP_PEERS),
         ...(claimed !== undefined ? { claimedHost: claimed } : {}),
       });
       if (answer.failure !== undefined) return reply(encodeErrorResponse(m.transactionId, answer.failure), rinfo);

@@ -39,7 +39,7 @@ export function registerTracker(program: Command): void {
         ...(flags.verbose
           ? {
               onAnnounce: (a) => process.stdout.write(
-                `${new Date().toISOString()} ${a.transport} ${a.infoHashHex} ${a.host}:${a.port} ${a.event || 'update'} left=${formatBytes(a.left)}\n`,
+                `${new Date().toISOString()} ${a.transport} ${a.infoHashHex} ${a.host}:${a.port} ${a.event || 'update'} left=${formatBytes(a.left)} up=${formatBytes(a.uploaded)} down=${formatBytes(a.downloaded)}\n`,
               ),
             }
           : {}),

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { startTracker, type TrackerServer } from '../../tracker/server.js';
+import type { AnnounceSeen } from '../../tracker/tracker-core.js';
 import { announceHttp } from '../../datapath/tracker/http.js';
 import { announceUdp } from '../../datapath/tracker/udp.js';
 import { parseHttpAnnounceResponse } from '../../datapath/tracker/http-response.js';
@@ -62,6 +63,14 @@ describe.each(transports)('our client ↔ our server over %s', (_name, urlOf, an
     expect(after.peers).toEqual([{ host: '127.0.0.1', port: 7102 }]);
   });
 
+  it('passes on the uploaded and downloaded totals a client reports', async () => {
+    const seen: AnnounceSeen[] = [];
+    tracker = await startTracker({ intervalS: 30, onAnnounce: (a) => seen.push(a) });
+    const ih = randomId();
+    await announce(urlOf(tracker), req(ih, 7151, { uploaded: 5_000_000_123, downloaded: 42, event: 'stopped' }));
+    expect(seen).toEqual([expect.objectContaining({ port: 7151, event: 'stopped', uploaded: 5_000_000_123, downloaded: 42 })]);
+  });
+
   it('honours numwant with a random subset', async () => {
     tracker = await startTracker({ intervalS: 30 });
     const url = urlOf(tracker);
@@ -105,6 +114,15 @@ describe('HTTP details', () => {
       }).on('error', reject);
     });
   }
+
+  it('reads missing or malformed uploaded/downloaded totals as 0', async () => {
+    const seen: AnnounceSeen[] = [];
+    tracker = await startTracker({ intervalS: 30, onAnnounce: (a) => seen.push(a) });
+    const enc = [...randomId()].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+    await rawGet(`${tracker.httpUrl}?info_hash=${enc}&peer_id=-XX0001-abcdefghijkl&port=7503&left=5&uploaded=12ab&downloaded=-3`);
+    await rawGet(`${tracker.httpUrl}?info_hash=${enc}&peer_id=-XX0001-abcdefghijkm&port=7504&left=5`);
+    expect(seen.map((a) => [a.port, a.uploaded, a.downloaded])).toEqual([[7503, 0, 0], [7504, 0, 0]]);
+  });
 
   it('serves the non-compact dictionary list when compact=0, which our parser reads', async () => {
     tracker = await startTracker({ intervalS: 30 });
