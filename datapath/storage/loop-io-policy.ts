@@ -13,6 +13,15 @@
 // read served from the page cache copies at gigabytes per second, so one much slower than that came
 // from the disk (or was descheduled: 1 read in ~2000 here took 1.4 ms), and a seeder whose data is cold
 // should stop reading on the loop after a few reads.
+//
+// A slow operation only counts against the disk if the process blocked during it. When more processes
+// want the CPU than there are cores (8 leechers and a seeder on 2 cores), any operation can take 10–20 ms
+// of wall time because the process was preempted, not because the disk held it: every leecher then moved
+// both reads and writes to the thread pool for the whole download, paying a futex handoff and a copy per
+// write. So after a slow operation the next ones, for a strike window, are watched with the process's
+// context switch counts (getrusage, ~1 µs): one that was preempted (involuntary switches) without
+// blocking (no voluntary switch) is not held against the disk. The first slow one after a quiet spell
+// has no such evidence: it may be a strike but never moves the operations on its own.
 
 export type IoMode = 'adaptive' | 'async';
 
@@ -67,13 +76,30 @@ export const READ_LIMITS: LoopIoLimits = {
   holdMs: ASYNC_HOLD_MS,
 };
 
+/** The process's context switches so far: voluntary (it blocked) and involuntary (it was preempted). */
+export interface ContextSwitches {
+  voluntary: number;
+  involuntary: number;
+}
+
+export function processContextSwitches(): ContextSwitches {
+  const r = process.resourceUsage();
+  return { voluntary: r.voluntaryContextSwitches, involuntary: r.involuntaryContextSwitches };
+}
+
 export class LoopIoPolicy {
   private asyncUntilMs = 0;
+  /** Until when operations are watched with context switch counts (a strike window after a slow one). */
+  private watchUntilMs = 0;
+  /** The counts when the current operation started, if it is watched. */
+  private atStart: ContextSwitches | null = null;
   /** When the recent strikes happened (ms), oldest first. */
   private strikesMs: number[] = [];
   /** Operations run on the loop, and those of them that were slow: for stats and tests. */
   loopOps = 0;
   slowOps = 0;
+  /** Slow operations that were preempted without blocking: not the disk's doing, not held against it. */
+  preemptedOps = 0;
   /** Times the operations moved to the thread pool. */
   moves = 0;
   /** Told of each move (the session turns it into a warning: a slow disk is worth knowing about). */
@@ -82,6 +108,7 @@ export class LoopIoPolicy {
   constructor(
     readonly limits: LoopIoLimits,
     readonly mode: IoMode = 'adaptive',
+    private readonly contextSwitches: () => ContextSwitches = processContextSwitches,
   ) {}
 
   /** True when the next operation may run on the loop. */
@@ -89,15 +116,32 @@ export class LoopIoPolicy {
     return this.mode === 'adaptive' && nowMs >= this.asyncUntilMs;
   }
 
+  /** Call right before an operation runs on the loop (then record() it). */
+  starting(nowMs: number): void {
+    this.atStart = nowMs < this.watchUntilMs ? this.contextSwitches() : null;
+  }
+
   /** An operation of `bytes` on the loop took `tookMs`. */
   record(tookMs: number, nowMs: number, bytes: number): void {
     const limits = this.limits;
     this.loopOps++;
+    const atStart = this.atStart;
+    this.atStart = null;
     if (tookMs <= limits.slowMs(bytes)) return;
     this.slowOps++;
+    this.watchUntilMs = nowMs + limits.strikeWindowMs;
+    if (atStart !== null) {
+      const now = this.contextSwitches();
+      if (now.voluntary === atStart.voluntary && now.involuntary > atStart.involuntary) {
+        this.preemptedOps++;
+        return;
+      }
+    }
     this.strikesMs = this.strikesMs.filter((t) => nowMs - t < limits.strikeWindowMs);
     this.strikesMs.push(nowMs);
-    if (tookMs < limits.stalledMs && this.strikesMs.length < limits.strikesToMove) return;
+    // Without evidence that the process blocked, a stall is one strike like any slow operation.
+    const stalled = tookMs >= limits.stalledMs && atStart !== null;
+    if (!stalled && this.strikesMs.length < limits.strikesToMove) return;
     this.strikesMs = [];
     this.moves++;
     this.asyncUntilMs = nowMs + limits.holdMs;

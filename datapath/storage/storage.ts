@@ -217,7 +217,9 @@ export class Storage {
     }
     const segments = this.segmentsOf(piece, begin, length);
     const policy = this.pool.writes;
-    if (policy.onLoop(Date.now())) {
+    const nowMs = Date.now();
+    if (policy.onLoop(nowMs)) {
+      policy.starting(nowMs);
       const t0 = performance.now();
       if (this.writeOnLoop(piece, segments, parts)) {
         policy.record(performance.now() - t0, Date.now(), length);
@@ -261,7 +263,9 @@ export class Storage {
     const lease = this.pool.leaseOpen(path, 'read');
     if (lease) {
       const policy = this.pool.reads;
-      if (mayUseLoop && policy.onLoop(Date.now())) {
+      const nowMs = Date.now();
+      if (mayUseLoop && policy.onLoop(nowMs)) {
+        policy.starting(nowMs);
         const t0 = performance.now();
         try {
           readSegmentNow(lease.handle.fd, s, out, path);

@@ -8,7 +8,8 @@ import { parseMetainfo } from '../../datapath/metainfo/metainfo.js';
 import { FilePool } from '../../datapath/storage/file-pool.js';
 import {
   ASYNC_HOLD_MS, LoopIoPolicy, READ_LIMITS, SLOW_READS_TO_MOVE, SLOW_WRITE_MS, SLOW_WRITES_TO_MOVE, STALLED_READ_MS,
-  STALLED_WRITE_MS, STRIKE_WINDOW_MS, WRITE_LIMITS, slowReadMs,
+  STALLED_WRITE_MS, STRIKE_WINDOW_MS, WRITE_LIMITS, processContextSwitches, slowReadMs, type ContextSwitches, type IoMode,
+  type LoopIoLimits,
 } from '../../datapath/storage/loop-io-policy.js';
 import { Storage, StorageError } from '../../datapath/storage/storage.js';
 import { multiFileTorrent, patternBytes } from '../metainfo/build-torrent.js';
@@ -38,34 +39,93 @@ async function packOnDisk(pool: FilePool, name: string): Promise<{ storage: Stor
   return { storage, all };
 }
 
+/** A policy whose view of the process's context switches the test sets, and a way to run operations through it. */
+function policyWith(limits: LoopIoLimits, mode?: IoMode): {
+  p: LoopIoPolicy;
+  /** One operation at `atMs` that took `tookMs`, during which the process blocked, was preempted, or just ran. */
+  op(tookMs: number, atMs: number, bytes: number, meanwhile?: 'blocked' | 'preempted' | 'ran'): void;
+} {
+  const counts: ContextSwitches = { voluntary: 0, involuntary: 0 };
+  const p = new LoopIoPolicy(limits, mode, () => ({ ...counts }));
+  return {
+    p,
+    op(tookMs, atMs, bytes, meanwhile = 'blocked') {
+      p.starting(atMs);
+      if (meanwhile === 'blocked') counts.voluntary++;
+      if (meanwhile === 'preempted') counts.involuntary++;
+      p.record(tookMs, atMs, bytes);
+    },
+  };
+}
+
 describe('LoopIoPolicy for writes', () => {
   it('writes on the loop until writes stall, then in the thread pool for ASYNC_HOLD_MS', () => {
-    const p = new LoopIoPolicy(WRITE_LIMITS);
+    const { p, op } = policyWith(WRITE_LIMITS);
     expect(p.onLoop(1000)).toBe(true);
-    p.record(SLOW_WRITE_MS / 2, 1000, PL);
+    op(SLOW_WRITE_MS / 2, 1000, PL);
     expect(p.onLoop(1001)).toBe(true);
-    // A stall as long as STALLED_WRITE_MS moves at once.
-    p.record(STALLED_WRITE_MS, 2000, PL);
-    expect(p.slowOps).toBe(1);
-    expect(p.moves).toBe(1);
-    expect(p.onLoop(2001)).toBe(false);
-    expect(p.onLoop(2000 + ASYNC_HOLD_MS - 1)).toBe(false);
-    expect(p.onLoop(2000 + ASYNC_HOLD_MS)).toBe(true);
+    // The first stall after a quiet spell is one strike: nothing was watching the process during it.
+    op(STALLED_WRITE_MS, 2000, PL);
+    expect([p.slowOps, p.moves, p.onLoop(2001)]).toEqual([1, 0, true]);
+    // The next one is watched: the process blocked through it, so the disk is holding writes up.
+    op(STALLED_WRITE_MS, 2100, PL);
+    expect([p.slowOps, p.moves]).toEqual([2, 1]);
+    expect(p.onLoop(2101)).toBe(false);
+    expect(p.onLoop(2100 + ASYNC_HOLD_MS - 1)).toBe(false);
+    expect(p.onLoop(2100 + ASYNC_HOLD_MS)).toBe(true);
   });
 
   it('a few slow writes far apart (a descheduled write) stay on the loop; SLOW_WRITES_TO_MOVE close together move', () => {
-    const p = new LoopIoPolicy(WRITE_LIMITS);
+    const { p, op } = policyWith(WRITE_LIMITS);
     const slow = (SLOW_WRITE_MS + STALLED_WRITE_MS) / 2;
-    for (let i = 0; i < 5; i++) p.record(slow, 1000 + i * STRIKE_WINDOW_MS, PL);
+    for (let i = 0; i < 5; i++) op(slow, 1000 + i * STRIKE_WINDOW_MS, PL);
     expect(p.slowOps).toBe(5);
     expect(p.moves).toBe(0);
     const t = 1000 + 10 * STRIKE_WINDOW_MS;
     expect(p.onLoop(t)).toBe(true);
-    for (let i = 0; i < SLOW_WRITES_TO_MOVE - 1; i++) p.record(slow, t + i, PL);
+    for (let i = 0; i < SLOW_WRITES_TO_MOVE - 1; i++) op(slow, t + i, PL);
     expect(p.onLoop(t + 100)).toBe(true);
-    p.record(slow, t + 200, PL);
+    op(slow, t + 200, PL);
     expect(p.moves).toBe(1);
     expect(p.onLoop(t + 201)).toBe(false);
+  });
+
+  it('slow or stalled writes while the process was preempted, not blocked, are not held against the disk', () => {
+    const { p, op } = policyWith(WRITE_LIMITS);
+    op(STALLED_WRITE_MS * 2, 1000, PL, 'preempted'); // unwatched: a strike
+    for (let i = 1; i <= 50; i++) op(i % 2 ? STALLED_WRITE_MS * 2 : SLOW_WRITE_MS * 2, 1000 + i * 10, PL, 'preempted');
+    expect([p.slowOps, p.preemptedOps, p.moves, p.onLoop(2000)]).toEqual([51, 50, 0, true]);
+    // A slow write with no context switch at all (the kernel was busy for us) still counts.
+    op(SLOW_WRITE_MS * 2, 2000, PL, 'ran');
+    op(SLOW_WRITE_MS * 2, 2001, PL, 'ran');
+    expect(p.moves).toBe(1);
+  });
+
+  it('watches context switches only for a strike window after a slow operation', () => {
+    let reads = 0;
+    const p = new LoopIoPolicy(WRITE_LIMITS, 'adaptive', () => {
+      reads++;
+      return { voluntary: 0, involuntary: 0 };
+    });
+    for (let i = 0; i < 100; i++) {
+      p.starting(1000 + i);
+      p.record(SLOW_WRITE_MS / 4, 1000 + i, PL);
+    }
+    expect(reads).toBe(0); // fast writes cost no getrusage
+    p.starting(2000);
+    p.record(SLOW_WRITE_MS * 2, 2000, PL);
+    p.starting(2001);
+    p.record(SLOW_WRITE_MS / 4, 2001, PL);
+    expect(reads).toBe(1);
+    p.starting(2000 + STRIKE_WINDOW_MS);
+    p.record(SLOW_WRITE_MS / 4, 2000 + STRIKE_WINDOW_MS, PL);
+    expect(reads).toBe(1);
+  });
+
+  it('the real process counters see a blocking sleep as voluntary switches', () => {
+    const before = processContextSwitches();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    expect(processContextSwitches().voluntary).toBeGreaterThan(before.voluntary);
   });
 
   it("'async' never runs on the loop", () => {
@@ -81,31 +141,32 @@ describe('LoopIoPolicy for reads', () => {
     expect(slowReadMs(piece)).toBeGreaterThan(0.5);
     expect(slowReadMs(piece)).toBeLessThan(0.6);
     expect(slowReadMs(16 * 1024 * 1024)).toBeGreaterThan(slowReadMs(piece) * 5); // a 16 MiB piece takes longer anyway
-    const p = new LoopIoPolicy(READ_LIMITS);
-    p.record(0.05, 1000, piece); // from the page cache
-    p.record(slowReadMs(16 << 20) * 0.9, 1001, 16 << 20); // a big piece, still at memory speed
+    const { p, op } = policyWith(READ_LIMITS);
+    op(0.05, 1000, piece); // from the page cache
+    op(slowReadMs(16 << 20) * 0.9, 1001, 16 << 20); // a big piece, still at memory speed
     expect(p.slowOps).toBe(0);
-    p.record(slowReadMs(piece) * 1.5, 1002, piece);
+    op(slowReadMs(piece) * 1.5, 1002, piece);
     expect(p.slowOps).toBe(1);
     expect(p.onLoop(1003)).toBe(true);
   });
 
-  it('moves to the thread pool after SLOW_READS_TO_MOVE slow reads, or one stalled read, and comes back after the hold', () => {
+  it('moves to the thread pool after SLOW_READS_TO_MOVE slow reads, or a watched stalled read, and comes back after the hold', () => {
     const piece = 256 * 1024;
-    const p = new LoopIoPolicy(READ_LIMITS);
-    for (let i = 0; i < SLOW_READS_TO_MOVE - 1; i++) p.record(slowReadMs(piece) + 0.5, 1000 + i, piece);
+    const { p, op } = policyWith(READ_LIMITS);
+    for (let i = 0; i < SLOW_READS_TO_MOVE - 1; i++) op(slowReadMs(piece) + 0.5, 1000 + i, piece);
     expect(p.moves).toBe(0);
-    p.record(slowReadMs(piece) + 0.5, 2000, piece);
+    op(slowReadMs(piece) + 0.5, 2000, piece);
     expect(p.moves).toBe(1);
     expect(p.onLoop(2000 + ASYNC_HOLD_MS - 1)).toBe(false);
     expect(p.onLoop(2000 + ASYNC_HOLD_MS)).toBe(true);
-    const q = new LoopIoPolicy(READ_LIMITS);
+    const q = policyWith(READ_LIMITS);
     const told: number[][] = [];
-    q.onMove = (tookMs, holdMs) => told.push([tookMs, holdMs]);
-    q.record(STALLED_READ_MS, 5000, piece);
-    expect(q.moves).toBe(1);
+    q.p.onMove = (tookMs, holdMs) => told.push([tookMs, holdMs]);
+    q.op(slowReadMs(piece) + 0.5, 4000, piece);
+    q.op(STALLED_READ_MS, 5000, piece);
+    expect(q.p.moves).toBe(1);
     expect(told).toEqual([[STALLED_READ_MS, ASYNC_HOLD_MS]]);
-    expect(q.onLoop(5001)).toBe(false);
+    expect(q.p.onLoop(5001)).toBe(false);
   });
 });
 
