@@ -311,16 +311,18 @@ export class Peer implements ControlledFlow {
   private drainParser(): void {
     let wantsPump = false;
     try {
-      for (let m = this.parser.next(); m !== null && !this.closed; m = this.parser.next()) {
-        if (m.id === MsgId.Piece) {
-          // Nearly every message of a download: skip handle()'s switch (a call less per block).
-          this.onPiece(m.index, m.begin, m.block);
+      const parser = this.parser;
+      while (!this.closed) {
+        // Nearly every message of a download is a piece: taken without a message object or handle()'s switch.
+        if (parser.takePiece()) {
+          this.onPiece(parser.pieceIndex, parser.pieceBegin, parser.pieceBlock);
           wantsPump = true;
-        } else if (m.id === 'handshake') {
-          throw new WireError('second handshake');
-        } else if (this.handle(m)) {
-          wantsPump = true;
+          continue;
         }
+        const m = parser.next();
+        if (m === null) break;
+        if (m.id === 'handshake') throw new WireError('second handshake');
+        if (this.handle(m)) wantsPump = true;
       }
     } catch (err) {
       this.close(err instanceof WireError ? `protocol violation: ${err.message}` : `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -100,6 +100,31 @@ export class WireParser {
     this.restBytes = 0;
   }
 
+  /** The piece message the last successful takePiece() consumed; valid as the block it came with. */
+  pieceIndex = 0;
+  pieceBegin = 0;
+  pieceBlock: Buffer = EMPTY;
+
+  /**
+   * Consumes the next message if it is a piece message lying wholly in the current chunk: then its
+   * fields are in pieceIndex, pieceBegin and pieceBlock (a view into the chunk) and it returns true.
+   * Otherwise (another message, a split one, a bad length, too few bytes) it returns false and consumes
+   * nothing: next() takes it from there and reports any violation. The per-block path of a download,
+   * without a message object per block.
+   */
+  takePiece(): boolean {
+    const head = this.head;
+    const off = this.off;
+    if (head.length - off < 13 || head[off + 4] !== MsgId.Piece || this.needHandshake || this.failed) return false;
+    const len = u32(head, off);
+    if (len < 9 || len > this.maxMessageBytes || head.length - off < 4 + len) return false;
+    this.pieceIndex = u32(head, off + 5);
+    this.pieceBegin = u32(head, off + 9);
+    this.pieceBlock = head.subarray(off + 13, off + 4 + len);
+    this.off = off + 4 + len;
+    return true;
+  }
+
   /** The next complete message, or null when more bytes are needed. Throws WireError on a violation. */
   next(): ParsedItem | null {
     if (this.failed) throw this.failed;

@@ -110,6 +110,44 @@ describe('wire parser properties', () => {
     );
   });
 
+  it('takePiece() then next(), as the engine reads, gives the same messages and the same violation as next() alone', () => {
+    /** Every message as [id, index, begin, block hex] (or the message itself), then the error text if one was thrown. */
+    function read(bytes: Buffer, chunk: number, fast: boolean): unknown[] {
+      const p = new WireParser({ handshake: false });
+      const out: unknown[] = [];
+      try {
+        for (let i = 0; i < bytes.length; i += chunk) {
+          p.push(bytes.subarray(i, i + chunk));
+          for (;;) {
+            if (fast && p.takePiece()) {
+              out.push([MsgId.Piece, p.pieceIndex, p.pieceBegin, hex(p.pieceBlock)]);
+              continue;
+            }
+            const m = p.next();
+            if (m === null) break;
+            out.push(m.id === MsgId.Piece ? [m.id, m.index, m.begin, hex(m.block)] : m);
+          }
+        }
+      } catch (err) {
+        out.push(String(err));
+      }
+      return out;
+    }
+    const message = fc.oneof(
+      fc.record({ index: fc.nat(), begin: fc.nat(), block: fc.uint8Array({ maxLength: 40 }) }).map((m) => encodePiece(m.index, m.begin, m.block)),
+      fc.nat(1000).map((i) => encodeHave(i)),
+      fc.constant(KEEP_ALIVE_BYTES),
+      fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => Buffer.from(b)), // garbage: bad lengths, short pieces
+    );
+    fc.assert(
+      fc.property(fc.array(message, { maxLength: 12 }), fc.integer({ min: 1, max: 64 }), (msgs, chunk) => {
+        const bytes = Buffer.concat(msgs);
+        expect(read(bytes, chunk, true)).toEqual(read(bytes, chunk, false));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('truncated valid streams never yield a wrong message and never throw', () => {
     const stream = Buffer.concat([encodeHandshake(Buffer.alloc(20), Buffer.alloc(20)), encodeHave(1), encodeRequest(1, 2, 3), encodePiece(1, 0, Buffer.alloc(50))]);
     fc.assert(
