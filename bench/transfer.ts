@@ -190,6 +190,11 @@ interface RunResult {
   fromFirstByteS: number;
   seederCpuS: number;
   leecherCpuS: number;
+  /**
+   * Bytes the leechers uploaded (to each other), as they reported to the tracker when they stopped. A
+   * swarm whose leechers trade pieces spares the seeder and costs them CPU: compare CPU with this in view.
+   */
+  leechersUploadedBytes: number;
   /** The kernel's share of seederCpuS and leecherCpuS (page cache, sockets): it swings most between runs. */
   seederSysS: number;
   leecherSysS: number;
@@ -198,7 +203,8 @@ interface RunResult {
 async function swarmRun(client: Client, tracker: TrackerServer, work: string, bytes: number, n: number): Promise<RunResult> {
   const src = join(work, `${client}-src`);
   const { file, torrent, infoHash } = await makeData(src, bytes, tracker);
-  const seeder = runLive(seederCmd(client, torrent, src, await freePort()));
+  const seederPort = await freePort();
+  const seeder = runLive(seederCmd(client, torrent, src, seederPort));
   await waitFor(() => (tracker.swarms().get(infoHash)?.seeders ?? 0) > 0, 120_000, `${client} seeder to announce`);
   await new Promise((r) => setTimeout(r, 300));
   const seederCpu0 = cpuOf(seeder.pid!);
@@ -242,6 +248,7 @@ async function swarmRun(client: Client, tracker: TrackerServer, work: string, by
     seederCpuS: seederCpu1.userS + seederCpu1.sysS - seederCpu0.userS - seederCpu0.sysS,
     seederSysS: seederCpu1.sysS - seederCpu0.sysS,
     leecherCpuS: results.reduce((a, r) => a + r.cpuS, 0),
+    leechersUploadedBytes: [...(uploadedBy.get(infoHash) ?? new Map<number, number>())].reduce((a, [port, up]) => (port === seederPort ? a : a + up), 0),
     leecherSysS: results.reduce((a, r) => a + r.sysS, 0),
   };
 }
@@ -279,6 +286,7 @@ async function medianRuns(clients: Client[], tracker: TrackerServer, work: strin
     leecherCpuS: med(rs.map((r) => r.leecherCpuS)),
     seederSysS: med(rs.map((r) => r.seederSysS)),
     leecherSysS: med(rs.map((r) => r.leecherSysS)),
+    leechersUploadedBytes: med(rs.map((r) => r.leechersUploadedBytes)),
   }));
 }
 
@@ -291,11 +299,13 @@ const mbps = (r: RunResult, s: number): number => (r.bytes * r.leechers) / 1e6 /
 
 function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResult): void {
   say(`\n== ${title}: ${(ours.bytes / 2 ** 20).toFixed(0)} MiB to ${ours.leechers} leecher(s), pieces of ${pieceLength / 1024} KiB${runs > 1 ? `, medians of ${runs} runs` : ''}`);
-  say('client       e2e MB/s  first-byte MB/s  time s  seeder CPU s (sys)  leecher CPU s (sys)  (minus startup)');
+  const multi = ours.leechers > 1;
+  say(`client       e2e MB/s  first-byte MB/s  time s  seeder CPU s (sys)  leecher CPU s (sys)  (minus startup)${multi ? "  leechers' uploads" : ''}`);
   for (const r of extra ? [ours, extra, ref] : [ours, ref]) {
     say(
       `${r.client.padEnd(12)} ${mbps(r, r.endToEndS).toFixed(1).padStart(8)}  ${mbps(r, r.fromFirstByteS).toFixed(1).padStart(15)}  ${r.endToEndS.toFixed(2).padStart(6)}  ` +
-        `${r.seederCpuS.toFixed(2).padStart(12)} (${r.seederSysS.toFixed(2)})  ${r.leecherCpuS.toFixed(2).padStart(13)} (${r.leecherSysS.toFixed(2)})  ${net0(r).toFixed(2).padStart(15)}`,
+        `${r.seederCpuS.toFixed(2).padStart(12)} (${r.seederSysS.toFixed(2)})  ${r.leecherCpuS.toFixed(2).padStart(13)} (${r.leecherSysS.toFixed(2)})  ${net0(r).toFixed(2).padStart(15)}` +
+        (multi ? `  ${((100 * r.leechersUploadedBytes) / (r.bytes * r.leechers)).toFixed(0).padStart(16)} %` : ''),
     );
   }
   const ratio = (a: number, b: number): string => (a / b).toFixed(2);
@@ -304,6 +314,12 @@ function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResul
       `${ratio(mbps(ours, ours.fromFirstByteS), mbps(ref, ref.fromFirstByteS))} from first byte; ` +
       `CPU seeder ${ratio(ours.seederCpuS, ref.seederCpuS)}, leechers ${ratio(ours.leecherCpuS, ref.leecherCpuS)} ` +
       `(${ratio(net0(ours), net0(ref))} without ccp-bt's ${startupS.toFixed(2)} s CLI startup per process)`,
+  );
+  const swarm = (r: RunResult): number => r.seederCpuS + r.leecherCpuS;
+  say(
+    `the whole swarm (seeder + leechers): ccp-bt ${swarm(ours).toFixed(2)} s, aria2 ${swarm(ref).toFixed(2)} s of CPU: ${ratio(swarm(ours), swarm(ref))}` +
+      (extra ? `; ccp-bt-1proc ${swarm(extra).toFixed(2)} s: ${ratio(swarm(extra), swarm(ref))}` : '') +
+      (multi ? ` (leechers' uploads: the share of all bytes delivered that leechers sent each other, as they told the tracker)` : ''),
   );
   if (extra) {
     say(
@@ -316,7 +332,16 @@ function report(title: string, ours: RunResult, ref: RunResult, extra?: RunResul
 const work = join(tmpdir(), `ccpbt-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 let inprocLeecher = '';
-const tracker = await startTracker({ host: '127.0.0.1', intervalS: 2 });
+/** What each peer (by port) of each swarm (by info-hash) reported having uploaded, largest report kept. */
+const uploadedBy = new Map<string, Map<number, number>>();
+const tracker = await startTracker({
+  host: '127.0.0.1', intervalS: 2,
+  onAnnounce: (a) => {
+    let swarm = uploadedBy.get(a.infoHashHex);
+    if (!swarm) uploadedBy.set(a.infoHashHex, (swarm = new Map()));
+    swarm.set(a.port, Math.max(swarm.get(a.port) ?? 0, a.uploaded));
+  },
+});
 try {
   const bundle = await ensureCliBundle();
   if (bundle.failed) say('warning: the CLI bundle could not be built; ccp-bt runs from its sources (slower start-up)');
@@ -353,6 +378,7 @@ try {
     panel('throughput, end to end (MB/s, more is better)', (r) => mbps(r, r.endToEndS), 'MB/s'),
     panel('leecher CPU, all leechers (s, less is better)', (r) => r.leecherCpuS, 's'),
     panel('seeder CPU (s, less is better)', (r) => r.seederCpuS, 's'),
+    panel('the whole swarm, seeder + leechers (CPU s, less is better)', (r) => r.seederCpuS + r.leecherCpuS, 's'),
   ]);
   if (dir) console.log(`\nreport: ${dir}/ (table.txt, results.json, plot.svg)`);
 } finally {
