@@ -607,8 +607,13 @@ export class Torrent extends EventEmitter implements PeerOwner {
   }
 }
 
-/** How long a batch of requests under a download cap covers, µs. */
-export const REQUEST_BATCH_US = 10_000;
+/**
+ * How long a batch of requests under a download cap covers, µs. Each batch costs a timer wake and a few
+ * socket reads as its blocks trickle in: 25 ms batches cut a 256 MiB download capped at 105 MB/s from
+ * 0.51 to 0.47 s of CPU against 10 ms (5 alternating runs; 50 ms: 0.45 s, but that is the global
+ * bucket's whole burst, so a late timer would lose credit). The buckets' bursts still bound a batch.
+ */
+export const REQUEST_BATCH_US = 25_000;
 
 /**
  * Credit (bytes) to wait for before requesting under a capped bucket: REQUEST_BATCH_US of its rate in
