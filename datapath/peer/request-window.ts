@@ -14,9 +14,9 @@ export class RequestWindow {
   private inSlowStart = true;
   private lastRate = 0;
 
-  /** One block arrived. */
-  onBlock(): void {
-    if (this.inSlowStart && this.slowStart < MAX_WINDOW) this.slowStart++;
+  /** `blocks` blocks arrived (one read's worth). */
+  onBlocks(blocks: number): void {
+    if (this.inSlowStart) this.slowStart = Math.min(MAX_WINDOW, this.slowStart + blocks);
   }
 
   /** Once a second: leave slow start when the rate stops rising (<10% gain). */

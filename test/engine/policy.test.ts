@@ -326,8 +326,12 @@ describe('request window', () => {
   it('grows in slow start, then follows rate × queue time within bounds', () => {
     const w = new RequestWindow();
     expect(w.size(0, false, 250)).toBe(8);
-    for (let i = 0; i < 20; i++) w.onBlock();
+    for (let i = 0; i < 5; i++) w.onBlocks(1);
+    w.onBlocks(15); // one read's worth at once
     expect(w.size(0, false, 250)).toBe(28);
+    const full = new RequestWindow();
+    full.onBlocks(10_000);
+    expect(full.size(0, false, 1000)).toBe(MAX_WINDOW);
     w.onTick(1e6);
     w.onTick(1e6); // no growth: slow start ends
     expect(w.size(0, false, 250)).toBe(MIN_WINDOW);
