@@ -19,7 +19,7 @@ const STARTED_FROM = Symbol.for('ccp-bt.started-from');
 
 /**
  * The current bundle if it is there and no source it was built from changed since (stat'ing ~150 files
- * costs ~2 ms, ~4 ms of CPU in a fresh process): its folder and entry files by name ('main', 'peer-host',
+ * costs ~1.5 ms of CPU in a fresh process): its folder and entry files by name ('main', 'peer-host',
  * 'command:<name>'); else why not.
  * @returns {{ dir: string, entries: Record<string, string> } | { stale: string }}
  */
@@ -37,7 +37,9 @@ function freshBundle() {
     return { stale: 'the bundle manifest is unreadable' };
   }
   for (const rel of manifest.inputs) {
-    const st = statSync(join(PACKAGE_ROOT, rel), { throwIfNoEntry: false });
+    // A plain concatenation (PACKAGE_ROOT ends with a separator; inputs are clean relative paths):
+    // path.join per input, run cold in every fresh process, cost ~2.5 ms of a start's ~45 ms.
+    const st = typeof rel === 'string' ? statSync(PACKAGE_ROOT + rel, { throwIfNoEntry: false }) : undefined;
     if (st === undefined) return { stale: `${rel} is gone since the bundle was built` };
     if (st.mtimeMs > manifest.builtAtMs) return { stale: `${rel} changed since the bundle was built` };
   }
