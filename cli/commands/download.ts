@@ -6,7 +6,7 @@ import { Session } from '../../datapath/swarm/session.js';
 import type { Torrent } from '../../datapath/swarm/torrent.js';
 import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
-import { ProgressReporter, chooseProgressMode } from '../progress.js';
+import { createProgressReporter, chooseProgressMode, type ProgressReporter } from '../progress.js';
 import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
 
 interface DownloadFlags extends ControlOptions {
@@ -48,7 +48,7 @@ export function registerDownload(program: Command): void {
     const peers: PeerAddress[] = flags.peer.map(parseHostPort);
     const port = flags.port === undefined ? undefined : parsePort(flags.port);
     const meta = await readMetainfo(file);
-    const reporter = new ProgressReporter(chooseProgressMode(flags.json === true));
+    const reporter = await createProgressReporter(chooseProgressMode(flags.json === true));
     const log = flags.verbose ? (m: string): void => void process.stderr.write(`ccp-bt: ${m}\n`) : undefined;
     const session = new Session({ host: flags.host, maxUpBps, maxDownBps, ...(log ? { log } : {}) });
     // Until the download runs, a failure must close the session too (its timer and socket keep the process alive).

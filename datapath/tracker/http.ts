@@ -1,7 +1,7 @@
 // One HTTP(S) announce (BEP 3 + BEP 23): builds the query, GETs it with a deadline and a body limit,
 // and parses the answer.
 import http from 'node:http';
-import https from 'node:https';
+import type HttpsModule from 'node:https';
 import { parseHttpAnnounceResponse } from './http-response.js';
 import { TrackerError } from './tracker-error.js';
 import type { AnnounceOptions, AnnounceRequest, AnnounceResponse } from './types.js';
@@ -56,6 +56,12 @@ export function httpGet(url: string, opts: AnnounceOptions = {}): Promise<Buffer
   return getOnce(url, deadline, maxBody, opts.signal, 0);
 }
 
+/**
+ * node:https, loaded on the first https:// announce: with it come TLS and its secure contexts, ~1.5 ms
+ * of every process's start, and most trackers a swarm uses are plain HTTP or UDP.
+ */
+let https: typeof HttpsModule | null = null;
+
 function getOnce(url: string, deadline: number, maxBody: number, signal: AbortSignal | undefined, redirects: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     let parsed: URL;
@@ -63,6 +69,16 @@ function getOnce(url: string, deadline: number, maxBody: number, signal: AbortSi
       parsed = new URL(url);
     } catch {
       reject(new TrackerError(`invalid tracker URL '${url}'`));
+      return;
+    }
+    if (parsed.protocol === 'https:' && https === null) {
+      import('node:https').then(
+        (m) => {
+          https = m.default;
+          getOnce(url, deadline, maxBody, signal, redirects).then(resolve, reject);
+        },
+        (err: unknown) => reject(new TrackerError(`https is not available: ${err instanceof Error ? err.message : String(err)}`)),
+      );
       return;
     }
     const lib = parsed.protocol === 'http:' ? http : parsed.protocol === 'https:' ? https : null;

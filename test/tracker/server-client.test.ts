@@ -124,6 +124,17 @@ describe('HTTP details', () => {
     expect(seen.map((a) => [a.port, a.uploaded, a.downloaded])).toEqual([[7503, 0, 0], [7504, 0, 0]]);
   });
 
+  it('an https:// tracker is spoken to over TLS (a plain HTTP port fails the handshake, in time)', async () => {
+    tracker = await startTracker({ intervalS: 30 });
+    const httpsUrl = tracker.httpUrl.replace('http://', 'https://');
+    const err = await announceHttp(httpsUrl, req(randomId(), 7701), { timeoutMs: 3000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrackerError);
+    expect((err as TrackerError).message).not.toMatch(/unsupported|timeout/);
+    expect((err as TrackerError).message).toMatch(/EPROTO|SSL|TLS/i); // the TLS handshake met a plain HTTP server
+    // ftp:// and the like stay refused without a connection.
+    await expect(announceHttp(tracker.httpUrl.replace('http://', 'ftp://'), req(randomId(), 7702))).rejects.toThrow(/unsupported tracker URL scheme/);
+  });
+
   it('serves the non-compact dictionary list when compact=0, which our parser reads', async () => {
     tracker = await startTracker({ intervalS: 30 });
     const ih = randomId();
