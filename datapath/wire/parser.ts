@@ -28,6 +28,7 @@ const EMPTY = Buffer.alloc(0);
 function u32(buf: Buffer, o: number): number {
   return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
 }
+
 const KEEP_ALIVE_MSG: WireMessage = { id: KEEP_ALIVE };
 const BARE: Record<number, WireMessage> = {
   [MsgId.Choke]: { id: MsgId.Choke },
@@ -51,6 +52,10 @@ export class WireParser {
   private scratch: Buffer | null = null;
   // Owned copy of an unfinished message, made by release().
   private carry: Buffer | null = null;
+  /** The piece message the last successful takePiece() consumed; valid as long as the chunk it lies in. */
+  pieceIndex = 0;
+  pieceBegin = 0;
+  pieceBlock: Buffer = EMPTY;
 
   constructor(opts: WireParserOptions = {}) {
     this.needHandshake = opts.handshake ?? true;
@@ -99,11 +104,6 @@ export class WireParser {
     this.rest = [];
     this.restBytes = 0;
   }
-
-  /** The piece message the last successful takePiece() consumed; valid as the block it came with. */
-  pieceIndex = 0;
-  pieceBegin = 0;
-  pieceBlock: Buffer = EMPTY;
 
   /**
    * Consumes the next message if it is a piece message lying wholly in the current chunk: then its
