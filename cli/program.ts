@@ -22,7 +22,22 @@ export async function buildProgram(commands: CommandLoaders, argv: readonly stri
   return program;
 }
 
+/**
+ * Output whose reader went away (`ccp-bt download x | head`) is dropped, not a crash: Node turns the
+ * broken pipe into an 'error' event on the stream, which nothing else listens to. The command goes on
+ * (a download keeps its data) and simply stops printing there.
+ */
+export function tolerateClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stream.write = (() => true) as typeof stream.write;
+    });
+  }
+}
+
 export async function runCli(commands: CommandLoaders, argv: readonly string[] = process.argv): Promise<void> {
+  tolerateClosedOutput();
   try {
     const program = await buildProgram(commands, argv);
     program.exitOverride();

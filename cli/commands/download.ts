@@ -70,7 +70,13 @@ export function registerDownload(program: Command): void {
       if (finishing) return;
       finishing = true;
       reporter.update(torrent.progress(), true);
-      reporter.message('stopped', `${meta.name}: ${why}`, { reason: why });
+      if (code === 1 && reporter.mode === 'lines') {
+        // A failure goes where scripts look for one; --json carries it in the 'stopped' event.
+        reporter.stop();
+        process.stderr.write(`ccp-bt: ${meta.name}: ${why}\n`);
+      } else {
+        reporter.message('stopped', `${meta.name}: ${why}`, { reason: why });
+      }
       reporter.stop();
       await detach().catch(() => undefined);
       await session.close();
@@ -88,6 +94,9 @@ export function registerDownload(program: Command): void {
       if (!flags.seed) void finish(0, 'done');
     };
     torrent.on('tick', (p) => reporter.update(p));
+    // A piece that cannot be written ends the download (exit 1, saying why): what is verified stays on
+    // disk, and a later run resumes from it once the cause is fixed.
+    torrent.once('storage-error', (why: string) => void finish(1, `${why}; download stopped`));
     if (torrent.complete) done();
     else torrent.once('complete', done);
     onShutdownSignals((sig) => void finish(torrent.complete ? 0 : sig === 'SIGINT' ? 130 : 143, `stopped by ${sig}`));

@@ -105,6 +105,13 @@ export class Torrent extends EventEmitter implements PeerOwner {
   private downWake = false;
   private closed = false;
   private completeSignalled: boolean;
+  /**
+   * Why the torrent stopped downloading: a piece write failed (a full disk, a folder where the file
+   * should be, a read-only file system). Null while it downloads. Once set, nothing more is requested
+   * (blocks fetched only to be thrown away would waste the peers' upload and ours), pieces already
+   * verified are still served, and 'storage-error' was emitted once.
+   */
+  storageError: string | null = null;
 
   constructor(
     private readonly host: TorrentHost,
@@ -246,7 +253,7 @@ export class Torrent extends EventEmitter implements PeerOwner {
   }
 
   fillRequests(peer: Peer): void {
-    if (!peer.canRequest || this.have.complete()) return;
+    if (!peer.canRequest || this.have.complete() || this.storageError !== null) return;
     const now = monoUs();
     const window = peer.windowSize(now);
     let want = window - peer.outstanding.size;
@@ -318,9 +325,10 @@ export class Torrent extends EventEmitter implements PeerOwner {
       },
       (err: unknown) => {
         this.picker.finished(piece.index, false);
-        if (this.closed) return;
-        this.warn(`writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`);
-        this.refillAll();
+        if (this.closed || this.storageError !== null) return;
+        this.storageError = `writing piece ${piece.index} failed: ${err instanceof Error ? err.message : String(err)}`;
+        this.warn(`${this.storageError}; downloading stopped`);
+        this.emit('storage-error', this.storageError);
       },
     );
   }

@@ -2,6 +2,7 @@
 // plain lines when piped, JSON lines with --json. The terminal case runs under util-linux `script`, which
 // gives the process a pseudo-terminal, as a user's shell would.
 import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ccp, freePort, killAll, makeTorrent, run, tempDir, waitFor, withTimeout } from './helpers.js';
 
@@ -47,5 +48,24 @@ describe('download progress output', () => {
     const events = json.out().trim().split('\n').map((l) => JSON.parse(l) as { event: string; percent?: number });
     expect(events.some((e) => e.event === 'progress' && e.percent === 100)).toBe(true);
     expect(events.at(-1)?.event).toBe('stopped');
+  });
+
+  it('a piece that cannot be written stops the download with exit 1 and says why', async () => {
+    const { args, dir } = await swarm();
+    mkdirSync(join(dir, 'out', 'movie.bin'), { recursive: true }); // a folder where the file should go
+    const plain = ccp(args);
+    expect(await withTimeout(plain.exited, 60_000, 'download into a folder', () => plain.out() + plain.err())).toBe(1);
+    expect(plain.err()).toMatch(/^ccp-bt: movie\.bin: writing piece \d+ failed: .*EISDIR; download stopped$/m);
+    const json = ccp([...args, '--json']);
+    expect(await withTimeout(json.exited, 60_000, 'download --json into a folder', () => json.out() + json.err())).toBe(1);
+    const stopped = json.out().trim().split('\n').map((l) => JSON.parse(l) as { event: string; reason?: string }).filter((e) => e.event === 'stopped');
+    expect(stopped).toEqual([expect.objectContaining({ reason: expect.stringMatching(/EISDIR; download stopped$/) })]);
+  });
+
+  it('output to a closed pipe is dropped: the download finishes and exits 0, no EPIPE crash', async () => {
+    const { args } = await swarm();
+    const p = run('bash', ['-c', '"$@" | head -n 1 > /dev/null; exit "${PIPESTATUS[0]}"', '_', process.execPath, CLI, ...args]);
+    expect(await withTimeout(p.exited, 60_000, 'download | head -n 1', () => p.out() + p.err())).toBe(0);
+    expect(p.err()).not.toMatch(/EPIPE|Unhandled/);
   });
 });
