@@ -50,11 +50,17 @@ export async function announceUdp(trackerUrl: string, req: AnnounceRequest, opts
   const cacheKey = `${address}|${port}`;
   if (opts.signal?.aborted) throw new TrackerError('announce aborted');
   const exchange = new UdpExchange(await UdpLink.acquire(address, port, family), opts.signal);
+  // A connection id from an earlier announce that the tracker refuses (it restarted, with a new secret,
+  // or another tracker now has its address) is dropped and the attempt made again with a fresh one, once:
+  // such a refusal is about the id, not the announce.
+  let staleIdRetried = false;
   try {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       const timeoutMs = baseTimeoutMs * 2 ** attempt;
       let cached = connectionIds.get(cacheKey);
+      let fromCache = true;
       if (!cached || Date.now() - cached.obtainedAtMs > CONNECTION_ID_TTL_MS) {
+        fromCache = false;
         const answer = await exchange.request((tid) => encodeConnectRequest(tid), timeoutMs);
         if (answer === null) continue;
         if (answer.action === 'error') throw new TrackerError(`tracker refused: ${answer.message}`, true);
@@ -75,6 +81,11 @@ export async function announceUdp(trackerUrl: string, req: AnnounceRequest, opts
       }
       if (answer.action === 'error') {
         connectionIds.delete(cacheKey);
+        if (fromCache && !staleIdRetried) {
+          staleIdRetried = true;
+          attempt--;
+          continue;
+        }
         throw new TrackerError(`tracker refused: ${answer.message}`, true);
       }
       if (answer.action !== 'announce') throw new TrackerError(`tracker answered announce with a ${answer.action} message`);

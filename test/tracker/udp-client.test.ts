@@ -63,6 +63,31 @@ describe('UDP tracker client (BEP 15)', () => {
     expect(t.received.map((m) => m.action)).toEqual(['connect', 'announce', 'announce']);
   });
 
+  it('a cached connection id the tracker refuses (it restarted) is replaced with a fresh one, once', async () => {
+    const NEW_CID = Buffer.from('1112131415161718', 'hex');
+    let restarted = false;
+    const t = await scriptedTracker((m, reply) => {
+      const current = restarted ? NEW_CID : CID;
+      if (m.action === 'connect') reply(encodeConnectResponse(m.transactionId, current));
+      else if (m.action === 'announce' && m.connectionId.equals(current)) reply(encodeAnnounceResponse(m.transactionId, 120, 3, 4, peer));
+      else reply(encodeErrorResponse(m.transactionId, 'connection id expired or invalid'));
+    });
+    await announceUdp(t.url, req(), { timeoutMs: 300, maxRetries: 0 });
+    restarted = true;
+    const res = await announceUdp(t.url, req(), { timeoutMs: 300, maxRetries: 0 });
+    expect(res.peers).toHaveLength(1);
+    expect(t.received.map((m) => m.action)).toEqual(['connect', 'announce', 'announce', 'connect', 'announce']);
+    // A refusal of a fresh id is the tracker's answer: no second round.
+    const refusing = await scriptedTracker((m, reply) => {
+      if (m.action === 'connect') reply(encodeConnectResponse(m.transactionId, CID));
+      else reply(encodeErrorResponse(m.transactionId, 'connection id expired or invalid'));
+    });
+    await expect(announceUdp(refusing.url, req(), { timeoutMs: 300, maxRetries: 2 })).rejects.toThrow(/expired or invalid/);
+    // (An id cached for this port by an earlier test's tracker would add one announce in front.)
+    const actions = refusing.received.map((m) => m.action);
+    expect([actions.filter((a) => a === 'connect').length, actions.slice(-2)]).toEqual([1, ['connect', 'announce']]);
+  });
+
   it('retransmits after the timeout when datagrams are lost', async () => {
     // Drops the first connect and the first announce.
     const t = await scriptedTracker((m, reply, n) => {
