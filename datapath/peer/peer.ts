@@ -71,9 +71,6 @@ export class Peer implements ControlledFlow {
   wanted = 0;
   bytesSent = 0;
   bytesRecv = 0;
-  /** Blocks (and their bytes) of the read being handled, counted when it is done (countReceived). */
-  private readBytes = 0;
-  private readBlocks = 0;
   peerClient = '';
   closed = false;
   /** "host:port" when we dialed it (so the torrent can retry that address later). */
@@ -315,37 +312,41 @@ export class Peer implements ControlledFlow {
     let wantsPump = false;
     // The blocks of one read arrived together: one time for them all, and their bytes counted once.
     const now = monoUs();
+    let blocks = 0;
+    let bytes = 0;
     try {
       const parser = this.parser;
       while (!this.closed) {
         // Nearly every message of a download is a piece: taken without a message object or handle()'s switch.
         if (parser.takePiece()) {
-          this.onPiece(parser.pieceIndex, parser.pieceBegin, parser.pieceBlock, now);
-          wantsPump = true;
+          bytes += this.onPiece(parser.pieceIndex, parser.pieceBegin, parser.pieceBlock, now);
+          blocks++;
           continue;
         }
         const m = parser.next();
         if (m === null) break;
         if (m.id === 'handshake') throw new WireError('second handshake');
-        if (this.handle(m, now)) wantsPump = true;
+        if (m.id === MsgId.Piece) {
+          bytes += this.onPiece(m.index, m.begin, m.block, now); // split across reads
+          blocks++;
+        } else if (this.handle(m)) {
+          wantsPump = true;
+        }
       }
     } catch (err) {
       this.close(err instanceof WireError ? `protocol violation: ${err.message}` : `error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       return;
     } finally {
-      if (this.readBlocks > 0) this.countReceived(now);
+      if (blocks > 0) this.countReceived(blocks, bytes, now);
       // Blocks handled above may lie in the shared read buffer, which the next read overwrites.
       this.owner.flushBlocks();
     }
-    if (wantsPump && !this.closed) this.owner.fillRequests(this);
+    if ((wantsPump || blocks > 0) && !this.closed) this.owner.fillRequests(this);
   }
 
-  /** Handles one message (of a read at `nowUs`); returns true when our requests should be topped up. */
-  private handle(m: WireMessage, nowUs: number): boolean {
+  /** Handles one message other than a piece; returns true when our requests should be topped up. */
+  private handle(m: Exclude<WireMessage, { id: MsgId.Piece }>): boolean {
     switch (m.id) {
-      case MsgId.Piece:
-        this.onPiece(m.index, m.begin, m.block, nowUs);
-        return true;
       case MsgId.Request:
         this.onRequest(m.index, m.begin, m.length);
         return false;
@@ -452,8 +453,8 @@ export class Peer implements ControlledFlow {
     this.owner.onPeerPieces(this);
   }
 
-  /** A block of the read at `now` (µs); its bytes are counted with the read's (countReceived). */
-  private onPiece(index: number, begin: number, block: Buffer, now: number): void {
+  /** A block of the read at `now` (µs); returns its length, counted with the read's (countReceived). */
+  private onPiece(index: number, begin: number, block: Buffer, now: number): number {
     const owner = this.owner;
     const pieceCount = owner.pieceCount;
     if (index >= pieceCount) this.checkIndex(index, 'piece');
@@ -468,26 +469,22 @@ export class Peer implements ControlledFlow {
       this.rttUs = this.rttUs === 0 ? latency : this.rttUs + (latency - this.rttUs) / 8;
     }
     const n = block.length;
-    this.readBytes += n;
-    this.readBlocks++;
     owner.onBlock(this, index, begin, block);
     if (owner.context.sink) this.emit(now, 0, n, latency, 0, 0);
+    return n;
   }
 
   /**
    * Counts the blocks of one read at once (bytes, rates, slow start, snubbing): per block, those calls
    * were a visible share of a fast leecher's CPU, and the blocks of a read arrived at the same time.
    */
-  private countReceived(nowUs: number): void {
-    const n = this.readBytes;
-    this.bytesRecv += n;
-    this.rateIn.add(n, nowUs);
+  private countReceived(blocks: number, bytes: number, nowUs: number): void {
+    this.bytesRecv += bytes;
+    this.rateIn.add(bytes, nowUs);
     this.lastBlockUs = nowUs;
     this.snubbed = false;
-    this.window.onBlocks(this.readBlocks);
-    this.owner.onTransfer(0, n, nowUs);
-    this.readBytes = 0;
-    this.readBlocks = 0;
+    this.window.onBlocks(blocks);
+    this.owner.onTransfer(0, bytes, nowUs);
   }
 
   private onRequest(index: number, begin: number, length: number): void {

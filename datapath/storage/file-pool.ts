@@ -8,7 +8,8 @@ import { LoopIoPolicy, READ_LIMITS, WRITE_LIMITS, type IoMode } from './loop-io-
 export type FileMode = 'read' | 'write';
 
 interface Entry {
-  key: string;
+  readonly path: string;
+  readonly mode: FileMode;
   /** When it was last leased (a count of leases): the smallest idle one is closed first. */
   lastUse: number;
   opening: Promise<FileHandle>;
@@ -24,12 +25,12 @@ export interface FileLease {
 }
 
 export class FilePool {
-  private readonly entries = new Map<string, Entry>();
   /**
-   * Map keys by path, per mode: a key built afresh for every piece write (a new string to hash) and the
-   * delete/re-insert that kept the Map in LRU order were a visible share of a leecher's profile.
+   * Open (or opening) handles by path, one Map per mode. A `mode\0path` key built for every piece write
+   * (a new string to hash) and the delete/re-insert that kept one Map in LRU order were a visible share
+   * of a leecher's profile: recency is a counter instead.
    */
-  private readonly keys = { read: new Map<string, string>(), write: new Map<string, string>() };
+  private readonly entries: Record<FileMode, Map<string, Entry>> = { read: new Map(), write: new Map() };
   private uses = 0;
   private closed = false;
   /** Whether piece writes may run on the loop; shared, as the torrents of one pool share a disk. */
@@ -44,7 +45,7 @@ export class FilePool {
   }
 
   get openCount(): number {
-    return this.entries.size;
+    return this.entries.read.size + this.entries.write.size;
   }
 
   /**
@@ -54,13 +55,13 @@ export class FilePool {
    */
   async acquire(path: string, mode: FileMode): Promise<FileLease> {
     if (this.closed) throw new Error('file pool is closed');
-    const key = this.keyOf(path, mode);
-    let entry = this.entries.get(key);
+    const byPath = this.entries[mode];
+    let entry = byPath.get(path);
     if (entry) {
       entry.lastUse = ++this.uses;
     } else {
-      entry = { key, lastUse: ++this.uses, opening: openFile(path, mode), handle: null, users: 0, closeWhenIdle: false };
-      this.entries.set(key, entry);
+      entry = { path, mode, lastUse: ++this.uses, opening: openFile(path, mode), handle: null, users: 0, closeWhenIdle: false };
+      byPath.set(path, entry);
       const created = entry;
       created.opening.then(
         (h) => {
@@ -68,7 +69,7 @@ export class FilePool {
         },
         () => {
           // A failed open must not stay cached: the next attempt retries (the file may appear later).
-          if (this.entries.get(key) === created) this.entries.delete(key);
+          if (byPath.get(path) === created) byPath.delete(path);
         },
       );
     }
@@ -90,21 +91,11 @@ export class FilePool {
    */
   leaseOpen(path: string, mode: FileMode): FileLease | null {
     if (this.closed) return null;
-    const entry = this.entries.get(this.keyOf(path, mode));
+    const entry = this.entries[mode].get(path);
     if (!entry || entry.handle === null || entry.closeWhenIdle) return null;
     entry.lastUse = ++this.uses;
     entry.users++;
     return this.lease(entry, entry.handle);
-  }
-
-  private keyOf(path: string, mode: FileMode): string {
-    const keys = this.keys[mode];
-    let key = keys.get(path);
-    if (key === undefined) {
-      key = `${mode}\0${path}`;
-      keys.set(path, key);
-    }
-    return key;
   }
 
   private lease(leased: Entry, handle: FileHandle): FileLease {
@@ -121,11 +112,10 @@ export class FilePool {
   /** Closes idle handles of `path` (both modes) now and the busy ones when released. */
   async forget(path: string): Promise<void> {
     const jobs: Promise<void>[] = [];
-    for (const mode of ['read', 'write'] as const) {
-      const entry = this.entries.get(this.keyOf(path, mode));
-      this.keys[mode].delete(path);
+    for (const byPath of [this.entries.read, this.entries.write]) {
+      const entry = byPath.get(path);
       if (!entry) continue;
-      this.entries.delete(entry.key);
+      byPath.delete(path);
       if (entry.users === 0) jobs.push(this.closeEntry(entry));
       else entry.closeWhenIdle = true;
     }
@@ -136,29 +126,32 @@ export class FilePool {
   async close(): Promise<void> {
     this.closed = true;
     const jobs: Promise<void>[] = [];
-    for (const entry of this.entries.values()) {
-      if (entry.users === 0) jobs.push(this.closeEntry(entry));
-      else entry.closeWhenIdle = true;
+    for (const byPath of [this.entries.read, this.entries.write]) {
+      for (const entry of byPath.values()) {
+        if (entry.users === 0) jobs.push(this.closeEntry(entry));
+        else entry.closeWhenIdle = true;
+      }
+      byPath.clear();
     }
-    this.entries.clear();
-    this.keys.read.clear();
-    this.keys.write.clear();
     await Promise.all(jobs);
   }
 
   /** Closes the least recently used idle handles while the pool holds more than maxOpen. */
   private evictIdle(): void {
-    while (this.entries.size > this.maxOpen) {
+    while (this.openCount > this.maxOpen) {
       let oldest: Entry | null = null;
-      for (const entry of this.entries.values()) if (entry.users === 0 && (oldest === null || entry.lastUse < oldest.lastUse)) oldest = entry;
+      for (const byPath of [this.entries.read, this.entries.write]) {
+        for (const entry of byPath.values()) if (entry.users === 0 && (oldest === null || entry.lastUse < oldest.lastUse)) oldest = entry;
+      }
       if (oldest === null) return; // all busy: closed as they are released
-      this.entries.delete(oldest.key);
+      this.entries[oldest.mode].delete(oldest.path);
       void this.closeEntry(oldest);
     }
   }
 
   private async closeEntry(entry: Entry): Promise<void> {
-    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    const byPath = this.entries[entry.mode];
+    if (byPath.get(entry.path) === entry) byPath.delete(entry.path);
     try {
       const h = await entry.opening;
       await h.close();
