@@ -53,10 +53,14 @@ describe('session', () => {
     try {
       const warnings: string[] = [];
       s.on('warning', (m: string) => warnings.push(m));
-      // A first stall only arms the watch on context switches; a second, watched, moves.
+      // A first stall only arms the watch on context switches; a second, watched, moves. Each stands for
+      // an operation that blocked the process: a short sleep is a voluntary context switch, so the policy
+      // (reading the real counters) never takes it for a preemption by a busy machine.
+      const blockBriefly = (): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       for (const [policy, ms, bytes] of [[s.filePool.reads, STALLED_READ_MS, 256 * 1024], [s.filePool.writes, STALLED_WRITE_MS, 16 * 1024]] as const) {
         for (let i = 0; i < 2; i++) {
           policy.starting(Date.now());
+          blockBriefly();
           policy.record(ms, Date.now(), bytes);
         }
       }
