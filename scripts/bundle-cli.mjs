@@ -19,7 +19,7 @@ import { join, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUNDLE_DIR, MANIFEST_PATH, MANIFEST_VERSION, PACKAGE_ROOT, freshBundle } from '../bin/launch.cjs';
 
-const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts', control: 'cli/control-plane.ts' };
+const ENTRIES = { main: 'cli/main.ts', 'peer-host': 'world/peer-host.ts', control: 'control-plane/parts.ts' };
 /** Where the commands are listed; each also gets an entry of its own (`command:<name>`). */
 const COMMANDS_FILE = 'cli/commands.ts';
 /** Files outside the import graph that still shape the bundle (compiler settings, dependency versions). */
@@ -56,8 +56,8 @@ const chevrotainReexport = {
 const controlPlaneFile = {
   name: 'control-plane-file',
   setup(build) {
-    build.onResolve({ filter: /^\.\/control-plane\.js$/ }, (args) =>
-      args.importer === join(PACKAGE_ROOT, 'cli', 'control-options.ts') ? { path: 'control-plane', namespace: 'ccp-bt' } : undefined,
+    build.onResolve({ filter: /^\.\/parts\.js$/ }, (args) =>
+      args.importer === join(PACKAGE_ROOT, 'control-plane', 'start-control.ts') ? { path: 'control-plane', namespace: 'ccp-bt' } : undefined,
     );
     // require, not import(): the ESM loader would first scan the file for its export names.
     build.onLoad({ filter: /^control-plane$/, namespace: 'ccp-bt' }, () => ({

@@ -1,7 +1,7 @@
 // The seam between the world and the engine: one world peer = one engine Session with one torrent,
 // its own port, peer id and upload cap, running the standard policy (or --world-alg in-process).
 import { Session } from '../datapath/index.js';
-import { startControl } from '../cli/control-options.js';
+import { startControl } from '../control-plane/start-control.js';
 import type { WorldContent } from './content.js';
 
 export interface WorldPeerSpec {

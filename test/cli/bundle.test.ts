@@ -10,7 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findPackageRoot } from '../../util/package-root.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
-const COPIED = ['agent', 'algorithms', 'bin', 'cli', 'datapath', 'dsl', 'examples', 'protocol', 'scripts', 'shape', 'tracker', 'util', 'world', 'package.json', 'package-lock.json', 'tsconfig.json'];
+/** The package's source folders (tsconfig's, less tests and benches), what the launcher needs, and the manifests. */
+const SOURCE_FOLDERS = (JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] }).include.filter(
+  (name) => !['test', 'bench', 'examples'].includes(name) && !name.includes('.') && existsSync(join(ROOT, name)),
+);
+const COPIED = [...SOURCE_FOLDERS, 'bin', 'examples', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json'];
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 let pkg: string;
