@@ -8,6 +8,7 @@ import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
 import { createProgressReporter, chooseProgressMode, type ProgressReporter } from '../progress.js';
 import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
+import { WarningThrottle } from '../warning-throttle.js';
 
 interface DownloadFlags extends ControlOptions {
   output: string;
@@ -82,8 +83,10 @@ export function registerDownload(program: Command): void {
       await session.close();
       process.exit(code);
     };
+    // Every warning with -v or --json; without, the first of each kind (see WarningThrottle).
+    const throttle = flags.verbose || flags.json ? null : new WarningThrottle();
     session.on('warning', (m: string) => {
-      if (flags.verbose || flags.json) reporter.message('warning', m);
+      for (const line of throttle ? throttle.admit(m, Date.now()) : [m]) reporter.message('warning', line);
     });
     const done = (): void => {
       const p = torrent.progress();

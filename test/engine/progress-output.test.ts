@@ -13,10 +13,10 @@ afterEach(async () => {
 });
 
 /** A seeder of 4 MiB and the arguments for a download of it from 127.0.0.1, capped to last ~1 s. */
-async function swarm(): Promise<{ args: string[]; dir: string }> {
+async function swarm(trackers: string[] = []): Promise<{ args: string[]; dir: string }> {
   const t = tempDir('progress');
   dirs.push(t.cleanup);
-  const { torrent } = await makeTorrent(t.dir, 'movie.bin', 4 * 1024 * 1024, []);
+  const { torrent } = await makeTorrent(t.dir, 'movie.bin', 4 * 1024 * 1024, trackers);
   const port = await freePort();
   const seeder = ccp(['seed', torrent, '--data', t.dir, '--host', '127.0.0.1', '--port', String(port)]);
   await waitFor(() => /seeding/.test(seeder.out() + seeder.err()), 30_000, 'the seeder to start');
@@ -48,6 +48,16 @@ describe('download progress output', () => {
     const events = json.out().trim().split('\n').map((l) => JSON.parse(l) as { event: string; percent?: number });
     expect(events.some((e) => e.event === 'progress' && e.percent === 100)).toBe(true);
     expect(events.at(-1)?.event).toBe('stopped');
+  });
+
+  it('shows a warning in plain output without -v: a tracker that refuses connections', async () => {
+    const dead = await freePort(); // nothing listens there
+    const { args } = await swarm([`http://127.0.0.1:${dead}/announce`]);
+    const plain = ccp(args);
+    expect(await withTimeout(plain.exited, 60_000, 'download with a dead tracker', () => plain.out() + plain.err())).toBe(0);
+    const warnings = plain.out().split('\n').filter((l) => l.includes(`tracker http://127.0.0.1:${dead}/announce`));
+    expect(warnings.length, plain.out()).toBeGreaterThanOrEqual(1);
+    expect(warnings[0]).toMatch(/^movie\.bin: tracker http:\/\/127\.0\.0\.1:\d+\/announce: .*ECONNREFUSED/);
   });
 
   it('a piece that cannot be written stops the download with exit 1 and says why', async () => {
