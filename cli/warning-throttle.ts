@@ -4,6 +4,9 @@
 // one of the same shape (its digits aside) was shown within the window, and at most a few are shown per
 // window in all; the first one held back says once that -v shows them all.
 
+import type { EventEmitter } from 'node:events';
+import type { ProgressReporter } from './progress.js';
+
 export const WARNING_WINDOW_MS = 60_000;
 export const WARNINGS_PER_WINDOW = 5;
 /** Shapes remembered at most (older ones are forgotten first): bounded memory for a long-running seed. */
@@ -45,4 +48,12 @@ export class WarningThrottle {
     if (this.lastShownMs.size > MAX_SHAPES) this.lastShownMs.delete(this.lastShownMs.keys().next().value!);
     return [text];
   }
+}
+
+/** Prints the 'warning' events of `source` through `reporter`: every one, or as the throttle admits them. */
+export function showWarnings(source: EventEmitter, reporter: ProgressReporter, every: boolean): void {
+  const throttle = every ? null : new WarningThrottle();
+  source.on('warning', (m: string) => {
+    for (const line of throttle ? throttle.admit(m, Date.now()) : [m]) reporter.message('warning', line);
+  });
 }

@@ -8,7 +8,7 @@ import type { PeerAddress } from '../../datapath/tracker/announcer.js';
 import { addControlOptions, startControl, type ControlOptions } from '../control-options.js';
 import { createProgressReporter, chooseProgressMode, type ProgressReporter } from '../progress.js';
 import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
-import { WarningThrottle } from '../warning-throttle.js';
+import { showWarnings } from '../warning-throttle.js';
 
 interface DownloadFlags extends ControlOptions {
   output: string;
@@ -73,7 +73,6 @@ export function registerDownload(program: Command): void {
       reporter.update(torrent.progress(), true);
       if (code === 1 && reporter.mode === 'lines') {
         // A failure goes where scripts look for one; --json carries it in the 'stopped' event.
-        reporter.stop();
         process.stderr.write(`ccp-bt: ${meta.name}: ${why}\n`);
       } else {
         reporter.message('stopped', `${meta.name}: ${why}`, { reason: why });
@@ -83,11 +82,7 @@ export function registerDownload(program: Command): void {
       await session.close();
       process.exit(code);
     };
-    // Every warning with -v or --json; without, the first of each kind (see WarningThrottle).
-    const throttle = flags.verbose || flags.json ? null : new WarningThrottle();
-    session.on('warning', (m: string) => {
-      for (const line of throttle ? throttle.admit(m, Date.now()) : [m]) reporter.message('warning', line);
-    });
+    showWarnings(session, reporter, flags.verbose === true || flags.json === true);
     const done = (): void => {
       const p = torrent.progress();
       reporter.update(p, true);

@@ -10,7 +10,7 @@ import { addControlOptions, startControl, type ControlOptions } from '../control
 import { ProgressReporter, chooseProgressMode } from '../progress.js';
 import { formatBytes, parseHostPort, parsePort, parseRate } from '../../util/units.js';
 import { listenWithFallback, onShutdownSignals } from './download.js';
-import { WarningThrottle } from '../warning-throttle.js';
+import { showWarnings } from '../warning-throttle.js';
 
 interface SeedFlags extends ControlOptions {
   data: string;
@@ -145,11 +145,7 @@ export function registerSeed(program: Command): void {
     reporter.message('listening', `seeding ${torrents.length} torrent(s) on port ${session.port}`, {
       port: session.port, torrents: torrents.length, startupMs: Date.now() - startedMs,
     });
-    // Every warning with -v or --json; without, the first of each kind (see WarningThrottle).
-    const throttle = flags.verbose || flags.json ? null : new WarningThrottle();
-    session.on('warning', (m: string) => {
-      for (const line of throttle ? throttle.admit(m, Date.now()) : [m]) reporter.message('warning', line);
-    });
+    showWarnings(session, reporter, flags.verbose === true || flags.json === true);
     summary = setInterval(() => {
       let up = 0;
       let rate = 0;
